@@ -1,0 +1,14 @@
+-- luacheck configuration: library code must define no globals.
+std = "max"
+max_line_length = 120
+-- `not (x > 0)` is deliberate: it also rejects NaN.
+ignore = { "581" }
+exclude_files = { "build/", ".deps/" }
+
+-- Code that runs inside nginx (sandbox app, ngx transport, OpenResty examples).
+files["sandbox/lua"] = { std = "ngx_lua" }
+files["lua/ctct/transport/ngx.lua"] = { std = "ngx_lua" }
+files["examples/openresty"] = { std = "ngx_lua" }
+
+-- busted specs use its globals.
+files["spec"] = { std = "+busted" }

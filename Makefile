@@ -1,0 +1,91 @@
+# ctct - Constant Contact V3 API for Lua, with a C core.
+#
+#   make            build ctct/core.so for Lua 5.4       (build/5.4/ctct/core.so)
+#   make luajit     build it for LuaJIT 2.1 / ngx_lua    (build/jit/ctct/core.so)
+#   make deps       install every Debian package the build, tests and demo need
+#   make test       deps + both builds + lint + the whole suite on both runtimes
+#   make demo       the quick start against a local sandbox
+#   make bench      benchmarks (ratios against plain libcurl)
+#   make test-asan  the C-facing specs under AddressSanitizer + UBSan
+#   make clean
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes \
+            -Wstrict-prototypes -Wpointer-arith -Wcast-qual
+SRC      := src/core.c src/clock.c src/http.c
+HDR      := $(wildcard src/*.h)
+C_LIBS    = $(shell pkg-config --libs libcurl openssl)
+LUA54_INC = $(shell pkg-config --cflags lua5.4)
+JIT_INC   = $(shell pkg-config --cflags luajit)
+
+# `make LUA=luajit` is the same as `make luajit`.
+LUA ?= lua5.4
+ifeq ($(LUA),luajit)
+DEFAULT_BUILD := build/jit/ctct/core.so
+else
+DEFAULT_BUILD := build/5.4/ctct/core.so
+endif
+
+DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps \
+  lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
+  lua-cjson lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all luajit deps test lint demo bench test-asan clean embed
+
+all: $(DEFAULT_BUILD)
+
+luajit: build/jit/ctct/core.so
+
+build/5.4/ctct/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LUA54_INC) -o $@ $(SRC) $(C_LIBS)
+
+build/jit/ctct/core.so: $(SRC) $(HDR)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(C_LIBS)
+
+# Static library + a small C host that embeds Lua 5.4 and opens ctct.core
+# through package.preload (examples/embed/).
+build/5.4/libctct.a: $(SRC) $(HDR)
+	@mkdir -p build/5.4/obj
+	for f in $(SRC); do \
+	  $(CC) $(CFLAGS) $(WARN) -fPIC $(LUA54_INC) -c $$f -o build/5.4/obj/$$(basename $$f .c).o || exit 1; \
+	done
+	ar rcs $@ build/5.4/obj/*.o
+
+build/embed-host: examples/embed/host.c build/5.4/libctct.a
+	$(CC) $(CFLAGS) $(WARN) $(LUA54_INC) -o $@ $< build/5.4/libctct.a \
+	  $(shell pkg-config --libs lua5.4) $(C_LIBS) -lm
+
+embed: build/embed-host
+
+# Idempotent: installs only what is missing (apt-get update only then).
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "make deps: all Debian packages present"; fi
+
+lint:
+	luacheck -q lua spec sandbox examples bench tools
+
+test: deps build/5.4/ctct/core.so build/jit/ctct/core.so build/embed-host
+	@spec/run
+
+demo: deps build/5.4/ctct/core.so
+	@examples/run-demo
+
+bench: deps build/5.4/ctct/core.so
+	@bench/run
+
+test-asan: deps
+	@spec/run-asan
+
+clean:
+	rm -rf build

@@ -1,0 +1,45 @@
+-- ctct: Constant Contact V3 API for Lua, with a C core.
+-- Build and install from a checkout:  luarocks --lua-version 5.4 make
+rockspec_format = "3.0"
+package = "ctct"
+version = "scm-1"
+source = {
+  url = "git+file://.", -- built from a checkout with `luarocks make`
+}
+description = {
+  summary = "Constant Contact V3 API client for Lua and OpenResty, with a C core",
+  detailed = [[
+    ctct wraps the Constant Contact V3 API: a C module (ctct.core) does HTTP over
+    libcurl and the security-sensitive work; a thin Lua layer gives a request
+    pipeline with retries, rate limiting and typed errors.
+  ]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson",
+}
+external_dependencies = {
+  CURL = { library = "curl" },
+  OPENSSL = { library = "crypto" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["ctct.core"] = {
+      sources = { "src/core.c", "src/clock.c", "src/http.c" },
+      libraries = { "curl", "ssl", "crypto" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+    },
+    ["ctct"] = "lua/ctct/init.lua",
+    ["ctct.client"] = "lua/ctct/client.lua",
+    ["ctct.errors"] = "lua/ctct/errors.lua",
+    ["ctct.json"] = "lua/ctct/json.lua",
+    ["ctct.paginate"] = "lua/ctct/paginate.lua",
+    ["ctct.ratelimit"] = "lua/ctct/ratelimit.lua",
+    ["ctct.retry"] = "lua/ctct/retry.lua",
+    ["ctct.url"] = "lua/ctct/url.lua",
+    ["ctct.transport.curl"] = "lua/ctct/transport/curl.lua",
+  },
+}

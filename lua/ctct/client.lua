@@ -1,0 +1,439 @@
+--- ctct.client: the one request pipeline every call goes through.
+--
+--   auth header -> rate limit -> transport -> retry/backoff -> decode JSON -> typed error
+--
+-- local client = ctct.new{ access_token = "...", base_url = "https://api.cc.email/v3" }
+-- local data, res = client:request("GET", "/contacts", { query = { limit = 50 } })
+-- -- data: decoded JSON (true for an empty 2xx body); res: { status, headers, http_version }
+-- -- on failure: nil, err (a ctct.Error)
+local errors = require "ctct.errors"
+local json = require "ctct.json"
+local url = require "ctct.url"
+local ratelimit = require "ctct.ratelimit"
+local retry = require "ctct.retry"
+local core = require "ctct.core"
+
+local M = {}
+
+local Client = {}
+Client.__index = Client
+M.Client = Client
+
+M.DEFAULT_BASE_URL = "https://api.cc.email/v3"
+
+local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true }
+
+-- Programmer errors raise, naming the argument. `level` counts from the
+-- function that calls `bad` (1) up to the user's code.
+local function bad(what, rule, level)
+  error("ctct: bad " .. what .. ": " .. rule, level + 1)
+end
+
+local function has_control(s)
+  return s:find("%c") ~= nil
+end
+
+-- Header values may hold a tab, but no other control character (CR/LF would
+-- let a value inject headers).
+local function has_header_control(s)
+  for i = 1, #s do
+    local b = s:byte(i)
+    if (b < 32 and b ~= 9) or b == 127 then return true end
+  end
+  return false
+end
+
+local function check_seconds(name, v, level)
+  if v == nil then return end
+  if type(v) ~= "number" or not (v > 0) or v > 86400 then
+    bad("option '" .. name .. "'", "must be a positive number of seconds, got " .. tostring(v), level + 1)
+  end
+end
+
+-- Option name -> checker(value, level). Unknown names are refused, so a typo
+-- (acess_token) fails loudly instead of sending unauthenticated requests.
+local OPTION_CHECKS = {
+  access_token = function(v, level)
+    if v ~= nil and type(v) ~= "string" and type(v) ~= "function" then
+      bad("option 'access_token'", "must be a string or a function returning one", level + 1)
+    end
+    if type(v) == "string" and (v == "" or v:find("[%s%c]")) then
+      bad("option 'access_token'", "must be non-empty and contain no spaces or control characters", level + 1)
+    end
+  end,
+  base_url = function(v, level)
+    if v == nil then return end
+    if type(v) ~= "string" then
+      bad("option 'base_url'", "must be a string like https://api.cc.email/v3, got " .. type(v), level + 1)
+    end
+    if not url.split((v:gsub("/+$", ""))) then
+      bad("option 'base_url'", "must be an absolute http(s) URL without query or fragment", level + 1)
+    end
+  end,
+  timeout = function(v, level) check_seconds("timeout", v, level + 1) end,
+  connect_timeout = function(v, level) check_seconds("connect_timeout", v, level + 1) end,
+  deadline = function(v, level) check_seconds("deadline", v, level + 1) end,
+  cafile = function(v, level)
+    if v ~= nil and (type(v) ~= "string" or v == "") then
+      bad("option 'cafile'", "must be a path to a PEM file", level + 1)
+    end
+  end,
+  insecure = function(v, level)
+    if v ~= nil and type(v) ~= "boolean" then bad("option 'insecure'", "must be a boolean", level + 1) end
+  end,
+  http2 = function(v, level)
+    if v ~= nil and type(v) ~= "boolean" then bad("option 'http2'", "must be a boolean", level + 1) end
+  end,
+  proxy = function(v, level)
+    if v ~= nil and (type(v) ~= "string" or has_control(v)) then
+      bad("option 'proxy'", "must be a proxy URL string", level + 1)
+    end
+  end,
+  user_agent = function(v, level)
+    if v ~= nil and (type(v) ~= "string" or has_control(v)) then
+      bad("option 'user_agent'", "must be a string without control characters", level + 1)
+    end
+  end,
+  max_response_bytes = function(v, level)
+    if v ~= nil and (type(v) ~= "number" or v < 1) then
+      bad("option 'max_response_bytes'", "must be a positive number", level + 1)
+    end
+  end,
+  rate_limit = function(v, level)
+    if v ~= nil and v ~= false and type(v) ~= "table" then
+      bad("option 'rate_limit'", "must be false, a table of settings or a shared limiter", level + 1)
+    end
+  end,
+  retry = function(v, level)
+    if v ~= nil and v ~= false and type(v) ~= "table" then
+      bad("option 'retry'", "must be false or a table of settings", level + 1)
+    end
+  end,
+  transport = function(v, level)
+    if v ~= nil and (type(v) ~= "table" or type(v.request) ~= "function") then
+      bad("option 'transport'", "must be an object with a request method", level + 1)
+    end
+  end,
+}
+for _, name in ipairs { "clock", "time", "sleep", "logger" } do
+  OPTION_CHECKS[name] = function(v, level)
+    if v ~= nil and type(v) ~= "function" then
+      bad("option '" .. name .. "'", "must be a function", level + 1)
+    end
+  end
+end
+
+local function check_options(opts, level)
+  if type(opts) ~= "table" then bad("argument to ctct.new", "expected a table of options", level + 1) end
+  for k, v in pairs(opts) do
+    local checker = OPTION_CHECKS[k]
+    if not checker then bad("option '" .. tostring(k) .. "'", "unknown option", level + 1) end
+    checker(v, level + 1)
+  end
+end
+
+local function make_limiter(setting, clock, time)
+  if setting == false then return nil end
+  if type(setting) == "table" and type(setting.take) == "function" then return setting end
+  local o = {}
+  for k, v in pairs(setting or {}) do o[k] = v end
+  o.clock, o.time = o.clock or clock, o.time or time
+  return ratelimit.new(o)
+end
+
+--- Make a client. See docs/ARCHITECTURE.md and README.md for every option.
+function M.new(opts)
+  opts = opts or {}
+  check_options(opts, 2)
+  local base = (opts.base_url or M.DEFAULT_BASE_URL):gsub("/+$", "")
+  local origin, base_path = url.split(base)
+  local user_agent = "ctct-lua/" .. core.VERSION
+  if opts.user_agent then user_agent = user_agent .. " " .. opts.user_agent end
+
+  local transport = opts.transport or require("ctct.transport.curl").new {
+    connect_timeout = opts.connect_timeout,
+    timeout = opts.timeout,
+    cafile = opts.cafile,
+    insecure = opts.insecure,
+    proxy = opts.proxy,
+    http2 = opts.http2,
+    user_agent = user_agent,
+    max_response_bytes = opts.max_response_bytes,
+  }
+  local clock = opts.clock or transport.now or core.monotonic
+  local time = opts.time or transport.time or core.time
+
+  local self = setmetatable({
+    base_url = base,
+    origin = origin,
+    base_path = base_path,
+    transport = transport,
+    timeout = opts.timeout or 30,
+    deadline = opts.deadline or 120,
+    clock = clock,
+    time = time,
+    sleep = opts.sleep or transport.sleep or core.sleep,
+    logger = opts.logger,
+    limiter = make_limiter(opts.rate_limit, clock, time),
+    retry_policy = opts.retry ~= false and retry.new(opts.retry or {}) or nil,
+  }, Client)
+  -- Kept in closures, out of the table's visible fields, so printing or
+  -- dumping the client never shows the token.
+  local token, checked = opts.access_token, nil
+  self.get_token = function()
+    local t = token
+    if type(t) == "function" then t = t() end
+    if t == nil or t == "" then
+      return nil, "no access token: pass access_token to ctct.new or log in first"
+    end
+    if t ~= checked then -- each new token is checked once, not on every call
+      if type(t) ~= "string" or t:find("[%s%c]") then
+        return nil, "the access token provider returned an invalid token"
+      end
+      checked = t
+    end
+    return t
+  end
+  self.set_token = function(t) token, checked = t, nil end
+  return self
+end
+
+function Client:__tostring()
+  return "ctct.Client(" .. self.base_url .. ", token " .. (self.get_token() ~= nil and "set" or "none") .. ")"
+end
+
+--- Replace the access token (a string, or a function returning one).
+function Client:set_access_token(token)
+  OPTION_CHECKS.access_token(token, 2)
+  self.set_token(token)
+end
+
+function Client:log(level, message)
+  if self.logger then self.logger(level, message) end
+end
+
+local function check_path(path)
+  if type(path) ~= "string" then
+    bad("argument 'path'", "expected a string such as '/contacts', got " .. type(path), 4)
+  end
+  if path:sub(1, 1) ~= "/" then bad("argument 'path'", "must start with '/', got '" .. path .. "'", 4) end
+  if path:sub(1, 2) == "//" then bad("argument 'path'", "must not start with '//'", 4) end
+  if path:find("[%s%c#]") then bad("argument 'path'", "must not contain spaces, control characters or '#'", 4) end
+end
+
+local function check_headers(headers)
+  if headers == nil then return end
+  if type(headers) ~= "table" then bad("option 'headers'", "must be a table of name = value", 4) end
+  for k, v in pairs(headers) do
+    if type(k) ~= "string" or not k:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+      bad("header name '" .. tostring(k) .. "'", "must be an HTTP token", 4)
+    end
+    if type(v) ~= "string" and type(v) ~= "number" then
+      bad("header '" .. k .. "'", "value must be a string", 4)
+    end
+    if has_header_control(tostring(v)) then
+      bad("header '" .. k .. "'", "value must not contain CR, LF or other control characters", 4)
+    end
+  end
+end
+
+local REQUEST_OPTIONS = { query = true, body = true, headers = true, timeout = true, raw = true }
+
+-- Build the transport request once; attempts reuse it.
+local function build(self, method, path, opts)
+  if type(method) ~= "string" or not METHODS[method] then
+    bad("argument 'method'", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, got " .. tostring(method), 3)
+  end
+  check_path(path)
+  if opts ~= nil and type(opts) ~= "table" then bad("argument 'options'", "must be a table", 3) end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not REQUEST_OPTIONS[k] then bad("request option '" .. tostring(k) .. "'", "unknown option", 3) end
+  end
+  check_headers(opts.headers)
+  check_seconds("timeout", opts.timeout, 3)
+
+  local target = self.base_url .. path
+  if opts.query ~= nil then
+    if type(opts.query) ~= "table" then bad("option 'query'", "must be a table", 3) end
+    local ok, qs = pcall(url.query, opts.query)
+    if not ok then bad("option 'query'", qs, 3) end
+    if qs ~= "" then target = target .. (path:find("?", 1, true) and "&" or "?") .. qs end
+  end
+
+  local headers = { ["Accept"] = "application/json" }
+  local body = opts.body
+  if body ~= nil then
+    if method == "GET" or method == "HEAD" then bad("option 'body'", "not allowed with " .. method, 3) end
+    if type(body) == "table" then
+      local text, why = json.encode(body)
+      if not text then bad("option 'body'", "cannot be encoded as JSON: " .. why, 3) end
+      body = text
+      headers["Content-Type"] = "application/json"
+    elseif type(body) ~= "string" then
+      bad("option 'body'", "must be a table (sent as JSON) or a string, got " .. type(body), 3)
+    end
+  end
+  for k, v in pairs(opts.headers or {}) do
+    -- A user header replaces ours whatever its case.
+    for ours in pairs(headers) do
+      if ours:lower() == k:lower() then headers[ours] = nil end
+    end
+    headers[k] = tostring(v)
+  end
+  return {
+    method = method,
+    url = target,
+    headers = headers,
+    body = body,
+  }, opts
+end
+
+local function transport_failure(err, method, path)
+  err.method, err.path = method, path
+  return err
+end
+
+-- Turn a finished exchange into (data, response) or (nil, err).
+local function finish(self, res, method, path, raw)
+  local meta = { status = res.status, headers = res.headers, http_version = res.http_version }
+  if res.status < 200 or res.status > 299 then
+    return nil, errors.from_response(res, { method = method, path = path, now = self.time() })
+  end
+  if raw then return res.body, meta end
+  if res.body == nil or res.body == "" then return true, meta end
+  local data, why = json.decode(res.body)
+  if data == nil then
+    if not res.body:find("%S") then return true, meta end -- only whitespace: empty
+    return nil, errors.new {
+      kind = "protocol",
+      status = res.status,
+      message = "expected a JSON body (" .. (res.headers["content-type"] or "no content type") ..
+        "), got: " .. errors.snippet(res.body, 120) .. " [" .. tostring(why) .. "]",
+      method = method,
+      path = path,
+    }
+  end
+  return data, meta
+end
+
+--- Send one API request through the pipeline.
+-- method: GET, POST, PUT, PATCH, DELETE, HEAD; path: relative to base_url,
+-- starting with '/'; opts: { query = {..}, body = table|string, headers = {..},
+-- timeout = seconds, raw = true (return the body text, not decoded JSON) }.
+-- Returns data, response ({ status, headers, http_version }) or nil, ctct.Error.
+function Client:request(method, path, opts)
+  local req
+  req, opts = build(self, method, path, opts)
+  local log_path = path:match("^[^?]*") -- never log the query (it may hold emails)
+
+  local token, why = self.get_token()
+  if not token then
+    return nil, errors.new { kind = "auth", message = why, method = method, path = log_path }
+  end
+  req.headers["Authorization"] = "Bearer " .. token
+
+  local started = self.clock()
+  local deadline = started + self.deadline
+  local per_attempt = opts.timeout or self.timeout
+  local attempt = 0
+  while true do
+    attempt = attempt + 1
+    if self.limiter then
+      local wait, reset_in = self.limiter:take()
+      if not wait then
+        return nil, errors.new {
+          kind = "rate_limited", error_key = "quota_exceeded", retry_after = reset_in,
+          message = "the client's daily request budget is used up; it resets at 00:00 UTC",
+          method = method, path = log_path,
+        }
+      end
+      if wait > 0 then
+        if self.clock() + wait > deadline then
+          return nil, errors.new {
+            kind = "rate_limited", retry_after = wait, method = method, path = log_path,
+            message = "waiting for the client rate limiter would pass the call's deadline",
+          }
+        end
+        self.sleep(wait)
+      end
+    end
+
+    local remaining = deadline - self.clock()
+    if remaining <= 0 then
+      return nil, errors.new { kind = "timeout", message = "the call's deadline passed before it could be sent",
+                               method = method, path = log_path }
+    end
+    req.timeout = math.min(per_attempt, remaining)
+
+    local res, err = self.transport:request(req)
+    if res then
+      local data, meta_or_err = finish(self, res, method, log_path, opts.raw)
+      if data ~= nil then return data, meta_or_err end
+      err = meta_or_err
+    else
+      err = transport_failure(err, method, log_path)
+    end
+
+    if err.status == 429 and err.error_key == "quota_exceeded" and self.limiter and self.limiter.exhaust_day then
+      self.limiter:exhaust_day()
+    end
+    if not self.retry_policy then return nil, err end
+    local delay, why_not = self.retry_policy:decide(method, attempt, err)
+    if not delay then
+      if attempt > 1 then err.attempts = attempt end
+      self:log("debug", string.format("%s %s: not retrying (%s): %s", method, log_path, why_not, err.message))
+      return nil, err
+    end
+    if self.clock() + delay >= deadline then
+      err.attempts = attempt
+      return nil, err
+    end
+    self:log("info", string.format("%s %s: attempt %d failed (%s%s), retrying in %.2f s",
+      method, log_path, attempt, err.status and ("HTTP " .. err.status) or err.kind,
+      err.error_key and (" " .. err.error_key) or "", delay))
+    self.sleep(delay)
+  end
+end
+
+--- Turn a `_links.next.href` into a path for `request`: only links on the
+-- client's own origin and under its base path are followed.
+function Client:link_path(href)
+  if type(href) ~= "string" or href == "" then return nil, "empty link" end
+  local rest = href
+  if href:match("^%a[%w+.-]*://") then
+    if href:sub(1, #self.origin + 1) ~= self.origin .. "/" then
+      return nil, "link points to another host"
+    end
+    rest = href:sub(#self.origin + 1)
+  end
+  if rest:sub(1, 1) ~= "/" then return nil, "link is not an absolute path" end
+  if self.base_path ~= "" then
+    if rest:sub(1, #self.base_path + 1) ~= self.base_path .. "/" then
+      return nil, "link is outside the API base path " .. self.base_path
+    end
+    rest = rest:sub(#self.base_path + 1)
+  end
+  if rest:find("[%s%c#]") then return nil, "link contains invalid characters" end
+  return rest
+end
+
+--- Iterate over the pages of a collection, following `_links.next.href`.
+-- for page in client:pages("/contacts", { query = { limit = 500 } }) do ... end
+-- Raises the ctct.Error if a page cannot be fetched.
+function Client:pages(path, opts)
+  return require("ctct.paginate").pages(self, path, opts)
+end
+
+--- Iterate over the items of a collection one at a time, page by page.
+-- for contact in client:each("/contacts", { items = "contacts" }) do ... end
+function Client:each(path, opts)
+  return require("ctct.paginate").each(self, path, opts)
+end
+
+--- Release connections now instead of at garbage collection.
+function Client:close()
+  if self.transport.close then self.transport:close() end
+end
+
+return M

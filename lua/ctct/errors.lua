@@ -1,0 +1,176 @@
+--- ctct.errors: the one error type every network-facing function returns.
+--
+-- Functions that talk to the network return `result` or `nil, err`, where `err`
+-- is a `ctct.Error`. Its `tostring` is one readable line; it never carries a
+-- token, a secret or a request header.
+--
+-- Fields: kind (http, network, timeout, tls, auth, rate_limited, validation,
+-- protocol), status, error_key, message, request_id, retry_after, details
+-- (every error object the API sent), method and path (without the query).
+local json = require "ctct.json"
+
+local M = {}
+
+local Error = {}
+Error.__index = Error
+Error.__name = "ctct.Error"
+M.Error = Error
+
+local KINDS = {
+  http = true, network = true, timeout = true, tls = true, auth = true,
+  rate_limited = true, validation = true, protocol = true,
+}
+M.KINDS = KINDS
+
+--- Make an error; `fields.kind` must be one of the kinds above.
+function M.new(fields)
+  if not KINDS[fields.kind] then
+    error("ctct.errors.new: unknown error kind '" .. tostring(fields.kind) .. "'", 2)
+  end
+  fields.message = fields.message or fields.kind
+  return setmetatable(fields, Error)
+end
+
+--- True when `v` is a ctct.Error.
+function M.is(v)
+  return getmetatable(v) == Error
+end
+
+function Error:__tostring()
+  local head = "ctct: " .. self.kind
+  if self.status then head = head .. " " .. self.status end
+  if self.error_key then head = head .. " " .. self.error_key end
+  local line = head .. ": " .. self.message
+  if self.method and self.path then
+    line = line .. " (" .. self.method .. " " .. self.path .. ")"
+  end
+  if self.request_id then line = line .. " [request " .. self.request_id .. "]" end
+  if self.retry_after then
+    line = line .. string.format(" retry after %gs", self.retry_after)
+  end
+  return line
+end
+
+-- Printable start of a body that is not what we expected (an HTML proxy page,
+-- a truncated answer): control characters flattened, length bounded.
+local function snippet(text, max)
+  max = max or 200
+  local s = (text or ""):sub(1, max):gsub("[%c]+", " ")
+  if #(text or "") > max then s = s .. "..." end
+  return s
+end
+M.snippet = snippet
+
+local STATUS_TEXT = {
+  [400] = "bad request", [401] = "unauthorized", [403] = "forbidden", [404] = "not found",
+  [405] = "method not allowed", [409] = "conflict", [415] = "unsupported media type",
+  [422] = "unprocessable entity", [429] = "too many requests", [500] = "internal server error",
+  [502] = "bad gateway", [503] = "service unavailable", [504] = "gateway timeout",
+}
+
+local function kind_for_status(status)
+  if status == 401 or status == 403 then return "auth" end
+  if status == 429 then return "rate_limited" end
+  return "http"
+end
+
+-- The three shapes Constant Contact uses, parsed defensively:
+-- [{error_key, error_message}, ...], {error_key, error_message}, and OAuth's
+-- {error, error_description}. Returns key, message, details.
+local function parse_error_body(decoded)
+  if type(decoded) ~= "table" then return nil end
+  if decoded[1] ~= nil then
+    local first = decoded[1]
+    if type(first) == "table" then
+      local key = type(first.error_key) == "string" and first.error_key or nil
+      local msg = type(first.error_message) == "string" and first.error_message or nil
+      local messages = {}
+      for _, e in ipairs(decoded) do
+        if type(e) == "table" and type(e.error_message) == "string" then
+          messages[#messages + 1] = e.error_message
+        end
+      end
+      if #messages > 1 then msg = table.concat(messages, "; ") end
+      return key, msg, decoded
+    end
+    return nil
+  end
+  if type(decoded.error_key) == "string" or type(decoded.error_message) == "string" then
+    return decoded.error_key, decoded.error_message, { decoded }
+  end
+  if type(decoded.error) == "string" then
+    local desc = decoded.error_description
+    return decoded.error, type(desc) == "string" and desc or decoded.error, { decoded }
+  end
+  if type(decoded.message) == "string" then
+    return nil, decoded.message, { decoded }
+  end
+  return nil
+end
+M.parse_error_body = parse_error_body
+
+local MONTHS = { Jan = 1, Feb = 2, Mar = 3, Apr = 4, May = 5, Jun = 6,
+                 Jul = 7, Aug = 8, Sep = 9, Oct = 10, Nov = 11, Dec = 12 }
+
+-- Days since 1970-01-01 of a proleptic Gregorian date (no time zone involved,
+-- unlike os.time, which reads the local zone).
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = math.floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+end
+
+--- Seconds to wait from a Retry-After value: delay-seconds or an HTTP-date
+-- (IMF-fixdate), relative to `now` (Unix seconds). nil when unparseable.
+function M.parse_retry_after(value, now)
+  if type(value) ~= "string" then return nil end
+  local secs = value:match("^%s*(%d+)%s*$")
+  if secs then return tonumber(secs) end
+  local d, mon, y, hh, mm, ss = value:match("^%s*%a+,%s+(%d+)%s+(%a+)%s+(%d+)%s+(%d+):(%d+):(%d+)%s+GMT%s*$")
+  if d and MONTHS[mon] then
+    local at = days_from_civil(tonumber(y), MONTHS[mon], tonumber(d)) * 86400
+      + tonumber(hh) * 3600 + tonumber(mm) * 60 + tonumber(ss)
+    local wait = at - (now or os.time())
+    return wait > 0 and wait or 0
+  end
+  return nil
+end
+
+local REQUEST_ID_HEADERS = { "x-request-id", "x-correlation-id", "x-amzn-requestid" }
+
+--- Build the error for a non-2xx response.
+-- res: { status, headers, body }; ctx: { method, path, now }.
+function M.from_response(res, ctx)
+  local status = res.status
+  local headers = res.headers or {}
+  local decoded = nil
+  if res.body and res.body ~= "" then decoded = json.decode(res.body) end
+  local key, message, details = parse_error_body(decoded)
+  if not message then
+    message = "HTTP " .. status .. " " .. (STATUS_TEXT[status] or "error")
+    if res.body and res.body:match("%S") then
+      message = message .. ": " .. snippet(res.body)
+    end
+  end
+  local request_id
+  for _, h in ipairs(REQUEST_ID_HEADERS) do
+    if headers[h] then request_id = headers[h]; break end
+  end
+  return M.new {
+    kind = kind_for_status(status),
+    status = status,
+    error_key = key,
+    message = message,
+    details = details,
+    request_id = request_id,
+    retry_after = M.parse_retry_after(headers["retry-after"], ctx and ctx.now),
+    method = ctx and ctx.method,
+    path = ctx and ctx.path,
+  }
+end
+
+return M

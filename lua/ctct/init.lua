@@ -1,0 +1,27 @@
+--- ctct: the Constant Contact V3 API for Lua.
+--
+-- local ctct = require "ctct"
+-- local client = ctct.new{ access_token = os.getenv("CTCT_ACCESS_TOKEN") }
+-- local summary = assert(client:request("GET", "/account/summary"))
+local core = require "ctct.core"
+local client = require "ctct.client"
+local errors = require "ctct.errors"
+local json = require "ctct.json"
+
+local ctct = {
+  VERSION = core.VERSION,
+  --- The error type returned (as `nil, err`) by every network call.
+  Error = errors.Error,
+  is_error = errors.is,
+  --- JSON null, for sending `null` and comparing decoded values.
+  null = json.null,
+  --- Mark a table as a JSON array so that an empty one is sent as `[]`.
+  array = json.array,
+}
+
+--- Make a client: ctct.new{ access_token = ..., base_url = ..., ... }.
+function ctct.new(opts)
+  return client.new(opts)
+end
+
+return ctct

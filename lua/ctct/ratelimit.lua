@@ -1,0 +1,86 @@
+--- ctct.ratelimit: the client-side limiter that keeps a client under the API's
+-- limits: a token bucket (default 4 requests/s, the documented per-second
+-- limit) and a daily budget (default 10,000) that resets at 00:00 UTC.
+--
+-- `take()` reserves a slot and tells how long to wait for it, so callers that
+-- share one limiter (several clients of one API key, coroutines) queue fairly.
+local M = {}
+
+local Limiter = {}
+Limiter.__index = Limiter
+
+local DEFAULTS = { per_second = 4, burst = 1, daily = 10000 }
+
+local function positive(opts, name)
+  local v = opts[name]
+  if v == nil then return DEFAULTS[name] end
+  if v == false and name == "daily" then return false end
+  if type(v) ~= "number" or not (v > 0) then
+    error("rate_limit." .. name .. " must be a positive number", 3)
+  end
+  if name == "burst" and v < 1 then error("rate_limit.burst must be at least 1", 3) end
+  return v
+end
+
+--- new{ per_second = 4, burst = 1, daily = 10000 | false, clock = fn, time = fn }
+-- clock: monotonic seconds; time: Unix seconds (for the UTC day).
+function M.new(opts)
+  opts = opts or {}
+  for k in pairs(opts) do
+    if k ~= "per_second" and k ~= "burst" and k ~= "daily" and k ~= "clock" and k ~= "time" then
+      error("rate_limit: unknown option '" .. tostring(k) .. "'", 2)
+    end
+  end
+  local self = setmetatable({
+    rate = positive(opts, "per_second"),
+    burst = positive(opts, "burst"),
+    daily = positive(opts, "daily"),
+    clock = opts.clock or require("ctct.core").monotonic,
+    time = opts.time or require("ctct.core").time,
+  }, Limiter)
+  self.tokens = self.burst
+  self.updated = self.clock()
+  self.day, self.used = nil, 0
+  return self
+end
+
+local function utc_day(t) return math.floor(t / 86400) end
+
+--- Seconds until the next 00:00 UTC.
+function Limiter:until_reset()
+  local t = self.time()
+  return (utc_day(t) + 1) * 86400 - t
+end
+
+--- Reserve one request. Returns the seconds to wait before sending it (0 when
+-- it may go now), or nil and the seconds until the daily budget resets.
+function Limiter:take()
+  if self.daily then
+    local day = utc_day(self.time())
+    if day ~= self.day then self.day, self.used = day, 0 end
+    if self.used >= self.daily then return nil, self:until_reset() end
+    self.used = self.used + 1
+  end
+  local now = self.clock()
+  self.tokens = math.min(self.burst, self.tokens + (now - self.updated) * self.rate)
+  self.updated = now
+  self.tokens = self.tokens - 1
+  if self.tokens >= 0 then return 0 end
+  return -self.tokens / self.rate
+end
+
+--- The server said the daily quota is gone: stop sending until 00:00 UTC.
+function Limiter:exhaust_day()
+  if self.daily then
+    self.day, self.used = utc_day(self.time()), self.daily
+  end
+end
+
+--- Requests left today (nil when there is no daily budget).
+function Limiter:remaining_today()
+  if not self.daily then return nil end
+  if utc_day(self.time()) ~= self.day then return self.daily end
+  return self.daily - self.used
+end
+
+return M

@@ -1,0 +1,141 @@
+-- Entry points called from nginx.conf, and the /v3 dispatcher.
+--
+-- Adding a resource = writing sandbox/resources/<name>.lua (returning { routes = {
+-- { METHOD, "/path/{param}", handler }, ... } }) and adding its name to RESOURCES.
+-- A handler gets a request (req.account, req.token, req.params, req.args, req:json())
+-- and returns status, body (table = JSON, string = raw, nil = none), headers.
+local http = require "sandbox.http"
+local util = require "sandbox.util"
+local router = require "sandbox.router"
+local auth = require "sandbox.auth"
+local config = require "sandbox.config"
+local faults = require "sandbox.faults"
+local ratelimit = require "sandbox.ratelimit"
+local stats = require "sandbox.stats"
+local admin = require "sandbox.admin"
+
+local RESOURCES = {
+  "account",
+  "contacts",
+  "lists",
+  "activities",
+}
+
+local modules = {}
+for i, name in ipairs(RESOURCES) do modules[i] = require("sandbox.resources." .. name) end
+local ROUTES = router.compile("/v3", modules)
+
+-- How a route's caller proves who it is (route option auth = "<name>", default bearer).
+local AUTHENTICATORS = {
+  bearer = auth.authenticate,
+}
+
+local _M = {}
+
+---------------------------------------------------------------------------------------
+-- Start-up and reset.
+
+-- init_by_lua (master, before the workers fork): fresh state with the default token.
+function _M.init(opts)
+  math.randomseed(os.time())
+  admin.reset(opts.default_token)
+end
+
+function _M.init_worker()
+  util.seed()
+end
+
+---------------------------------------------------------------------------------------
+-- /v3
+
+-- The configured latency, then the first matching fault rule. Returns true when the
+-- fault produced the response. Every emulated host (later: OAuth, partner) calls it.
+local function emulate_faults(method, path)
+  local cfg = config.get()
+  ngx.ctx.config = cfg
+  if cfg.latency_ms > 0 then ngx.sleep(cfg.latency_ms / 1000) end
+  local rule = faults.take(method, path)
+  return rule ~= nil and faults.apply(rule)
+end
+
+local Request = {}
+Request.__index = Request
+
+function Request:json()
+  if self.body == nil then self.body = http.json_body() end
+  return self.body
+end
+
+-- Answers /v3 requests: latency and faults, then 404/405, bearer token (401), rate
+-- limits (429), and the handler.
+local function serve_api(method, path)
+  local route, found = router.find(ROUTES, method, path)
+  -- Stats name the route by its template, even when a fault answers for it.
+  ngx.ctx.route = method .. " " .. (route and route.template or path)
+
+  if emulate_faults(method, path) then return end
+
+  if not route then
+    if found then
+      http.fail(405, "method.not.allowed", method .. " is not allowed on " .. path,
+        { Allow = table.concat(found, ", ") })
+    end
+    http.fail(404, "not.found", "No resource at " .. path)
+  end
+
+  local token, account = AUTHENTICATORS[route.auth]()
+  if not token then
+    -- AuthorizationErrorSchema: a single object, not an array.
+    return http.send(401, { error_key = "unauthorized", error_message = "Unauthorized" })
+  end
+  ratelimit.check(token, ngx.ctx.config)
+
+  local req = setmetatable({
+    method = method, path = path, params = found, args = http.query_args(),
+    token = token, account = account,
+  }, Request)
+  local status, body, headers = route.handler(req)
+  return http.send(status, body, headers)
+end
+
+local function on_error(err)
+  if http.is_error(err) then return err end
+  return debug.traceback(tostring(err), 2)
+end
+
+local function answer_error(err)
+  if ngx.headers_sent then
+    ngx.log(ngx.ERR, "error after the response started: ", tostring(err))
+    return
+  end
+  if http.is_error(err) then
+    return http.send_error(err.status, err.error_key, err.error_message, err.headers)
+  end
+  ngx.log(ngx.ERR, "sandbox: ", err)
+  return http.send_error(500, "server.error", "Internal error in the sandbox (see its error log)")
+end
+
+-- content_by_lua for every location.
+function _M.serve()
+  ngx.update_time()
+  local method, path = ngx.req.get_method(), ngx.var.uri
+  local ok, err = xpcall(function()
+    if path == "/__sandbox" or path:sub(1, 11) == "/__sandbox/" then
+      return admin.serve(method, path)
+    elseif path == "/v3" or path:sub(1, 4) == "/v3/" then
+      ngx.ctx.api = true   -- counted in stats, whatever answers it
+      return serve_api(method, path)
+    end
+    http.fail(404, "not.found", "No resource at " .. path)
+  end, on_error)
+  if not ok then answer_error(err) end
+end
+
+-- log_by_lua: /v3 statistics (the status is final here).
+function _M.log()
+  if not ngx.ctx.api then return end
+  local ok, err = pcall(stats.record, ngx.ctx.route)
+  if not ok then ngx.log(ngx.ERR, "sandbox stats: ", err) end
+end
+
+return _M

@@ -1,0 +1,130 @@
+-- JSON in and out, error bodies, and the "raise an HTTP error" convention.
+--
+-- Handlers raise errors with http.fail(status, error_key, message); the dispatcher
+-- (app.lua) catches them and answers with an error body. Any other Lua error becomes a
+-- 500 with an error body and a traceback in the error log.
+local cjson = require "cjson"
+local cjson_safe = require "cjson.safe"
+
+local _M = {}
+
+-- Debian's lua-cjson 2.1.0 encodes an empty table as {} and has no empty_array, so an
+-- empty array is written as this marker string and replaced by [] after encoding.
+local EMPTY_ARRAY = "\1sandbox-empty-array\1"
+local EMPTY_ARRAY_ENCODED = '"\\u0001sandbox%-empty%-array\\u0001"'
+
+_M.null = cjson.null
+
+-- t as a JSON array: itself, or the marker when it is empty.
+function _M.array(t)
+  if t == nil or next(t) == nil then return EMPTY_ARRAY end
+  return t
+end
+
+function _M.encode(value)
+  local s = cjson.encode(value)
+  s = s:gsub(EMPTY_ARRAY_ENCODED, "[]")
+  -- cjson escapes "/" as "\/"; the API writes hrefs plainly. A literal backslash is
+  -- encoded "\\", so "\/" here can only be an escaped slash.
+  return (s:gsub("\\/", "/"))
+end
+
+-- Returns value or nil, err.
+function _M.decode(s)
+  return cjson_safe.decode(s)
+end
+
+-- Error raised by handlers; app.lua turns it into a response.
+local HttpError = {}
+HttpError.__index = HttpError
+HttpError.__tostring = function(e) return e.status .. " " .. e.error_key .. ": " .. e.error_message end
+
+function _M.fail(status, error_key, message, headers)
+  error(setmetatable({ status = status, error_key = error_key, error_message = message,
+                       headers = headers }, HttpError), 0)
+end
+
+function _M.is_error(e)
+  return getmetatable(e) == HttpError
+end
+
+-- APIErrorSchema: an array of {error_key, error_message}.
+function _M.error_body(error_key, message)
+  return { { error_key = error_key, error_message = message } }
+end
+
+-- Writes a complete response. body: table (JSON), string (raw) or nil (no body).
+function _M.send(status, body, headers, content_type)
+  ngx.status = status
+  if headers then
+    for name, value in pairs(headers) do ngx.header[name] = value end
+  end
+  if body == nil then
+    ngx.header["Content-Type"] = nil
+    return ngx.send_headers()
+  end
+  if type(body) == "table" then
+    body = _M.encode(body)
+    content_type = content_type or "application/json"
+  end
+  ngx.header["Content-Type"] = content_type or "application/json"
+  ngx.header["Content-Length"] = #body
+  ngx.print(body)
+end
+
+function _M.send_error(status, error_key, message, headers)
+  return _M.send(status, _M.error_body(error_key, message), headers)
+end
+
+-- The raw request body ("" when there is none); large bodies may sit in a file.
+function _M.read_body()
+  ngx.req.read_body()
+  local data = ngx.req.get_body_data()
+  if not data then
+    local path = ngx.req.get_body_file()
+    if path then
+      local f = io.open(path, "rb")
+      if f then
+        data = f:read("*a")
+        f:close()
+      end
+    end
+  end
+  data = data or ""
+  ngx.ctx.body_bytes = #data
+  return data
+end
+
+-- The request body as a JSON object, or an HTTP error like the API's:
+-- 415 for another media type, 400 for a missing or malformed body.
+function _M.json_body(error_prefix)
+  error_prefix = error_prefix or "api"
+  local ctype = ngx.var.content_type or ""
+  if not ctype:lower():match("^%s*application/json%s*;?") then
+    _M.fail(415, error_prefix .. ".unsupported.media.type",
+      "Content-Type must be application/json, got '" .. ctype .. "'")
+  end
+  local raw = _M.read_body()
+  if raw:match("^%s*$") then
+    _M.fail(400, error_prefix .. ".validation.error", "The request body is required")
+  end
+  local value, err = _M.decode(raw)
+  if value == nil then
+    _M.fail(400, error_prefix .. ".validation.error", "The request body is not valid JSON: " .. tostring(err))
+  end
+  if type(value) ~= "table" or (next(value) ~= nil and value[1] ~= nil) then
+    _M.fail(400, error_prefix .. ".validation.error", "The request body must be a JSON object")
+  end
+  return value
+end
+
+-- Query arguments with repeated names collapsed to their first value.
+function _M.query_args()
+  local args = ngx.req.get_uri_args(100)
+  for k, v in pairs(args) do
+    if type(v) == "table" then args[k] = v[1] end
+  end
+  return args
+end
+
+return _M

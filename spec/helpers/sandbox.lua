@@ -1,0 +1,195 @@
+-- Test helper: start, drive and stop a sandbox (sandbox/start, sandbox/stop).
+--
+--   local sandbox = require "spec.helpers.sandbox"
+--   local sb = sandbox.start{ tls = false, workers = 1, token = nil }
+--   sb:admin("GET", "/__sandbox/stats")  --> status, decoded JSON (or raw body)
+--   sb:stop()
+--
+-- Talks to the sandbox with the curl CLI, never with the ctct library, so the sandbox
+-- is checked independently of the code under test. Runs on Lua 5.4 and LuaJIT/5.1.
+local cjson = require "cjson"
+
+local sandbox = {}
+
+local Sandbox = {}
+Sandbox.__index = Sandbox
+
+-- Single-quoted for /bin/sh.
+local function quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+sandbox.quote = quote
+
+-- Runs a shell command; returns its stdout and exit code. The code is echoed by the
+-- shell because io.popen():close() reports it differently on 5.1 and 5.4. Under
+-- `make test-asan` the sanitizer runtime is preloaded into the Lua process only:
+-- the programs spawned here (nginx, curl) must not inherit it.
+local function run(cmd)
+  local p = assert(io.popen("unset LD_PRELOAD; { " .. cmd .. "\n} ; echo \"__exit=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local body, code = out:match("^(.-)__exit=(%d+)%s*$")
+  return body or out, tonumber(code) or -1
+end
+sandbox.run = run
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function tmpname()
+  local name = os.tmpname()   -- creates the file on POSIX
+  return name
+end
+
+local root_cache
+
+-- Absolute path of the repository (from this file's location, resolved once).
+function sandbox.repo_root()
+  if root_cache then return root_cache end
+  local source = debug.getinfo(1, "S").source:gsub("^@", "")
+  local dir = source:match("^(.*)/spec/helpers/[^/]+$") or "."
+  if dir == "" then dir = "/" end
+  local out, code = run("cd " .. quote(dir) .. " && pwd -P")
+  assert(code == 0, "cannot resolve the repository root from " .. source)
+  root_cache = out:gsub("%s+$", "")
+  return root_cache
+end
+
+-- Starts a sandbox; raises with start's error output on failure.
+-- opts: tls (bool), workers (n), token (string), port (n).
+function sandbox.start(opts)
+  opts = opts or {}
+  local root = sandbox.repo_root()
+  local args = {}
+  if opts.tls then args[#args + 1] = "--tls" end
+  if opts.port then args[#args + 1] = "--port " .. quote(opts.port) end
+  if opts.workers then args[#args + 1] = "--workers " .. quote(opts.workers) end
+  if opts.token then args[#args + 1] = "--token " .. quote(opts.token) end
+  local errfile = tmpname()
+  local out, code = run(quote(root .. "/sandbox/start") .. " " .. table.concat(args, " ")
+    .. " 2>" .. quote(errfile))
+  local err = read_file(errfile) or ""
+  os.remove(errfile)
+  local vars = {}
+  for k, v in out:gmatch("(SANDBOX_[%u_]+)=([^\n]*)") do vars[k] = v end
+  if code ~= 0 or not vars.SANDBOX_URL then
+    error("sandbox/start failed (exit " .. code .. "):\n" .. out .. err, 2)
+  end
+  local sb = setmetatable({
+    url = vars.SANDBOX_URL,
+    dir = vars.SANDBOX_DIR,
+    pid = tonumber(vars.SANDBOX_PID),
+    token = vars.SANDBOX_TOKEN,
+    cafile = vars.SANDBOX_CAFILE,
+    root = root,
+  }, Sandbox)
+  sb.base_url = sb.url .. "/v3"
+  return sb
+end
+
+-- Stops the sandbox (idempotent).
+function Sandbox:stop()
+  if self.stopped then return end
+  local _, code = run(quote(self.root .. "/sandbox/stop") .. " " .. quote(self.dir) .. " >/dev/null 2>&1")
+  assert(code == 0, "sandbox/stop failed for " .. self.dir)
+  self.stopped = true
+end
+
+-- True while the master process still exists.
+function Sandbox:alive()
+  local _, code = run("kill -0 " .. tonumber(self.pid) .. " 2>/dev/null")
+  return code == 0
+end
+
+local function decode(body)
+  local ok, value = pcall(cjson.decode, body)
+  if ok and body:match("^%s*[%[{]") then return value end
+  return body
+end
+sandbox.decode = decode
+
+-- One request with curl. opts: method, path (or url), body (table -> JSON, string ->
+-- raw), headers (list of "Name: value"), token (adds the bearer), content_type,
+-- extra (list of raw curl arguments). Returns status, decoded body or raw body,
+-- response headers (lowercased names).
+function Sandbox:curl(opts)
+  local url = opts.url or (self.url .. opts.path)
+  local parts = { "curl -sS --max-time " .. (opts.timeout or 20), "-X " .. quote(opts.method or "GET") }
+  if self.cafile then parts[#parts + 1] = "--cacert " .. quote(self.cafile) end
+  local bodyfile, headfile = nil, tmpname()
+  parts[#parts + 1] = "-D " .. quote(headfile)
+  if opts.token then parts[#parts + 1] = "-H " .. quote("Authorization: Bearer " .. opts.token) end
+  for _, h in ipairs(opts.headers or {}) do parts[#parts + 1] = "-H " .. quote(h) end
+  if opts.body ~= nil then
+    local body = opts.body
+    if type(body) == "table" then body = cjson.encode(body) end
+    bodyfile = tmpname()
+    local f = assert(io.open(bodyfile, "wb"))
+    f:write(body)
+    f:close()
+    parts[#parts + 1] = "-H " .. quote("Content-Type: " .. (opts.content_type or "application/json"))
+    parts[#parts + 1] = "--data-binary @" .. quote(bodyfile)
+  end
+  for _, a in ipairs(opts.extra or {}) do parts[#parts + 1] = a end
+  parts[#parts + 1] = "-w " .. quote("\n__status=%{http_code}")
+  parts[#parts + 1] = quote(url)
+  local out, code = run(table.concat(parts, " ") .. " 2>&1")
+  if bodyfile then os.remove(bodyfile) end
+  local head = read_file(headfile) or ""
+  os.remove(headfile)
+  local body, status = out:match("^(.*)\n__status=(%d+)%s*$")
+  if not body or tonumber(status) == 0 then
+    return nil, out, {}, code   -- curl failed (connection refused, dropped, ...)
+  end
+  local headers = {}
+  for name, value in head:gmatch("([%w%-]+):%s*([^\r\n]*)") do headers[name:lower()] = value end
+  return tonumber(status), decode(body), headers, code
+end
+
+-- Admin call: status, decoded JSON or raw body.
+function Sandbox:admin(method, path, body)
+  local status, decoded = self:curl{ method = method, path = path, body = body }
+  return status, decoded
+end
+
+-- /v3 call with the default token (opts.token overrides, false sends none).
+function Sandbox:api(method, path, body, opts)
+  opts = opts or {}
+  local token = opts.token
+  if token == nil then token = self.token end
+  return self:curl{ method = method, path = "/v3" .. path, body = body, token = token or nil,
+                    headers = opts.headers, content_type = opts.content_type, extra = opts.extra }
+end
+
+-- expect(want, what, status, body): body when status is want, else raises.
+local function expect(want, what, status, body)
+  if status ~= want then
+    error(what .. " answered " .. tostring(status) .. ": " .. (type(body) == "string" and body
+      or cjson.encode(body)), 3)
+  end
+  return body
+end
+
+function Sandbox:reset() return expect(200, "reset", self:admin("POST", "/__sandbox/reset")) end
+function Sandbox:config(changes)
+  return expect(200, "config", self:admin("POST", "/__sandbox/config", changes))
+end
+function Sandbox:faults(rules)
+  return expect(200, "faults", self:admin("POST", "/__sandbox/faults", { faults = rules }))
+end
+function Sandbox:clear_faults()
+  return expect(204, "clear_faults", self:admin("DELETE", "/__sandbox/faults"))
+end
+function Sandbox:stats() return expect(200, "stats", self:admin("GET", "/__sandbox/stats")) end
+function Sandbox:requests() return expect(200, "requests", self:admin("GET", "/__sandbox/requests")) end
+function Sandbox:add_token(token, account)
+  return expect(201, "add_token",
+    self:admin("POST", "/__sandbox/tokens", { access_token = token, account = account }))
+end
+
+return sandbox
