@@ -73,7 +73,7 @@ deps:
 	else echo "make deps: all Debian packages present"; fi
 
 lint:
-	luacheck -q lua spec sandbox examples bench tools
+	luacheck -q $(wildcard lua spec sandbox examples bench tools bin)
 
 test: deps build/5.4/ctct/core.so build/jit/ctct/core.so build/embed-host
 	@spec/run
