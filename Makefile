@@ -7,13 +7,14 @@
 #   make demo       the quick start against a local sandbox
 #   make bench      benchmarks (ratios against plain libcurl)
 #   make test-asan  the C-facing specs under AddressSanitizer + UBSan
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make clean
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wpointer-arith -Wcast-qual
-SRC      := src/core.c src/clock.c src/http.c
+SRC      := src/core.c src/clock.c src/http.c src/base64.c src/crypto.c src/jwt.c
 HDR      := $(wildcard src/*.h)
 C_LIBS    = $(shell pkg-config --libs libcurl openssl)
 LUA54_INC = $(shell pkg-config --cflags lua5.4)
@@ -32,7 +33,7 @@ DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps
   lua-cjson lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all luajit deps test lint demo bench test-asan clean embed
+.PHONY: all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
 
 all: $(DEFAULT_BUILD)
 
@@ -61,8 +62,23 @@ build/embed-host: examples/embed/host.c build/5.4/libctct.a
 
 embed: build/embed-host
 
-# Idempotent: installs only what is missing (apt-get update only then).
-deps:
+# Idempotent: installs only what is missing (apt-get update only then), and the
+# npm test servers (tools/npm, pinned by its lockfile) into the gitignored .deps/node.
+NPM_DIR := .deps/node
+
+deps: deps-debian deps-npm
+
+deps-npm: deps-debian
+	@if cmp -s tools/npm/package-lock.json $(NPM_DIR)/package-lock.json && \
+	    [ -d $(NPM_DIR)/node_modules/oidc-provider ]; then \
+	  echo "make deps: npm packages present"; \
+	else \
+	  echo "make deps: installing npm packages into $(NPM_DIR)"; \
+	  mkdir -p $(NPM_DIR) && cp tools/npm/package.json tools/npm/package-lock.json $(NPM_DIR)/ && \
+	  (cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error); \
+	fi
+
+deps-debian:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -71,6 +87,26 @@ deps:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
 	else echo "make deps: all Debian packages present"; fi
+
+# Fuzzing needs clang and its libFuzzer runtime (not needed by `make test`).
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_CFLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_SECONDS  ?= 60
+
+deps-fuzz:
+	@$(MAKE) --no-print-directory deps-debian DEB_PACKAGES="$(FUZZ_PACKAGES)"
+
+build/fuzz/b64_fuzz: fuzz/b64_fuzz.c src/base64.c src/base64.h
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -o $@ fuzz/b64_fuzz.c src/base64.c
+
+build/fuzz/jws_fuzz: fuzz/jws_fuzz.c src/jwt.c src/crypto.c src/base64.c $(HDR)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) $(LUA54_INC) -o $@ fuzz/jws_fuzz.c src/jwt.c src/crypto.c src/base64.c \
+	  $(C_LIBS) $(shell pkg-config --libs lua5.4)
+
+fuzz: deps-fuzz build/fuzz/b64_fuzz build/fuzz/jws_fuzz
+	@fuzz/run $(FUZZ_SECONDS)
 
 lint:
 	luacheck -q $(wildcard lua spec sandbox examples bench tools bin)
@@ -86,6 +122,10 @@ bench: deps build/5.4/ctct/core.so
 
 test-asan: deps
 	@spec/run-asan
+
+# The C sources, for scripts that build their own variants (spec/run-asan).
+print-src:
+	@echo $(SRC)
 
 clean:
 	rm -rf build

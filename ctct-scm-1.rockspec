@@ -27,7 +27,7 @@ build = {
   type = "builtin",
   modules = {
     ["ctct.core"] = {
-      sources = { "src/core.c", "src/clock.c", "src/http.c" },
+      sources = { "src/core.c", "src/clock.c", "src/http.c", "src/base64.c", "src/crypto.c", "src/jwt.c" },
       libraries = { "curl", "ssl", "crypto" },
       incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
@@ -36,10 +36,13 @@ build = {
     ["ctct.client"] = "lua/ctct/client.lua",
     ["ctct.errors"] = "lua/ctct/errors.lua",
     ["ctct.json"] = "lua/ctct/json.lua",
+    ["ctct.jwks"] = "lua/ctct/jwks.lua",
+    ["ctct.jwt"] = "lua/ctct/jwt.lua",
     ["ctct.paginate"] = "lua/ctct/paginate.lua",
     ["ctct.ratelimit"] = "lua/ctct/ratelimit.lua",
     ["ctct.retry"] = "lua/ctct/retry.lua",
     ["ctct.url"] = "lua/ctct/url.lua",
+    ["ctct.webhooks"] = "lua/ctct/webhooks.lua",
     ["ctct.transport.curl"] = "lua/ctct/transport/curl.lua",
   },
 }

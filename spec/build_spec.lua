@@ -74,6 +74,26 @@ describe("packaging and embedding #once", function()
       quote(sb.base_url) .. " " .. quote(sb.token) .. " " .. quote(sb.url) .. " 2>&1")
     assert.equal(0, code, out)
     assert.matches("session workout: ok", out)
+    out, code = run("cd " .. quote(root) .. " && valgrind -q --leak-check=full " ..
+      "--errors-for-leak-kinds=definite,indirect --error-exitcode=99 " ..
+      "lua5.4 -e \"package.cpath='build/5.4/?.so;'..package.cpath\" spec/c/crypto_workout.lua 2>&1")
+    assert.equal(0, code, out)
+    assert.matches("crypto workout: ok", out)
+  end)
+
+  it("runs the tokens example against the sandbox's issuer and key sets", function()
+    local body = '{"event_type":"account.cancel"}'
+    local sig = sb:webhook_signature(body)
+    local out, code = run("cd " .. quote(root) .. " && LUA_PATH='lua/?.lua;lua/?/init.lua;;' " ..
+      "LUA_CPATH='build/5.4/?.so;;' CTCT_ACCESS_TOKEN=" .. quote(sb:jwt()) ..
+      " CTCT_ISSUER=" .. quote(sb.issuer) .. " CTCT_JWKS_URL=" .. quote(sb.jwks_url) ..
+      " CTCT_WEBHOOK_JWKS_URL=" .. quote(sb.webhook_jwks_url) ..
+      " CTCT_WEBHOOK_BODY=" .. quote(body) .. " CTCT_WEBHOOK_SIG=" .. quote(sig) ..
+      " lua5.4 examples/tokens.lua 2>&1")
+    assert.equal(0, code, out)
+    assert.matches("token: scopes account_read contact_data offline_access; expires in 3%d%d%d s", out)
+    assert.matches("verified: signed by key sandbox%-at%-1", out)
+    assert.matches("webhook: authentic", out)
   end)
 
   it("runs the quick start against the sandbox", function()

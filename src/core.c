@@ -87,5 +87,7 @@ int luaopen_ctct_core(lua_State *L) {
   lua_setfield(L, -2, "VERSION");
   ctct_open_clock(L);
   ctct_open_http(L);
+  ctct_open_crypto(L);
+  ctct_open_jwt(L);
   return 1;
 }

@@ -396,6 +396,31 @@ function Client:request(method, path, opts)
   end
 end
 
+--- What the current access token says about itself, read from its JWT claims
+-- with no network call (Constant Contact retired its token_info endpoint):
+-- { scopes, expires_at, expires_in, platform_user_id, client_id, user_id,
+--   subject, issuer, audience, claims }. The token is not verified here: it is
+-- the client's own token, as the authorization server issued it.
+function Client:token_info()
+  local token, why = self.get_token()
+  if not token then return nil, errors.new { kind = "auth", message = why } end
+  local tok, err = require("ctct.jwt").decode(token)
+  if not tok then return nil, err end
+  local exp = tok:expires_at()
+  return {
+    scopes = tok:scopes(),
+    expires_at = exp,
+    expires_in = exp and math.floor(exp - self.time()) or nil,
+    platform_user_id = tok:platform_user_id(),
+    client_id = tok:client_id(),
+    user_id = tok:user_id(),
+    subject = tok:subject(),
+    issuer = tok:issuer(),
+    audience = tok:audience(),
+    claims = tok.claims,
+  }
+end
+
 --- Turn a `_links.next.href` into a path for `request`: only links on the
 -- client's own origin and under its base path are followed.
 function Client:link_path(href)

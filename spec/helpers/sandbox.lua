@@ -3,6 +3,8 @@
 --   local sandbox = require "spec.helpers.sandbox"
 --   local sb = sandbox.start{ tls = false, workers = 1, token = nil }
 --   sb:admin("GET", "/__sandbox/stats")  --> status, decoded JSON (or raw body)
+--   sb:jwt{ claims = { exp = sandbox.null } }  --> signed access token (JWT) string
+--   sb:webhook_signature(body, ts)       --> X-CTCT-WEBHOOK-SIG value, protected header
 --   sb:stop()
 --
 -- Talks to the sandbox with the curl CLI, never with the ctct library, so the sandbox
@@ -10,6 +12,9 @@
 local cjson = require "cjson"
 
 local sandbox = {}
+
+-- JSON null, for sb:jwt claims and header members to remove.
+sandbox.null = cjson.null
 
 local Sandbox = {}
 Sandbox.__index = Sandbox
@@ -39,6 +44,13 @@ local function read_file(path)
   local s = f:read("*a")
   f:close()
   return s
+end
+sandbox.read_file = read_file
+
+function sandbox.write_file(path, data)
+  local f = assert(io.open(path, "wb"))
+  f:write(data)
+  f:close()
 end
 
 local function tmpname()
@@ -89,6 +101,10 @@ function sandbox.start(opts)
     root = root,
   }, Sandbox)
   sb.base_url = sb.url .. "/v3"
+  -- The sandbox's stand-ins for the real issuer and JWKS hosts (sandbox/README.md).
+  sb.issuer = sb.url .. "/oauth2/aus1lm3ry9mF7x2Ja0h8"
+  sb.jwks_url = sb.issuer .. "/v1/keys"
+  sb.webhook_jwks_url = sb.url .. "/.well-known/jwks.json"
   return sb
 end
 
@@ -190,6 +206,26 @@ function Sandbox:requests() return expect(200, "requests", self:admin("GET", "/_
 function Sandbox:add_token(token, account)
   return expect(201, "add_token",
     self:admin("POST", "/__sandbox/tokens", { access_token = token, account = account }))
+end
+
+-- A JWT signed by the sandbox (POST /__sandbox/jwt). opts (all optional): claims and
+-- header (tables merged over the defaults; sandbox.null removes a member), key ("rsa",
+-- "ec", "webhook" or "hs256"), secret (for hs256), expires_in (seconds), payload (raw
+-- payload string instead of claims).
+function Sandbox:jwt(opts)
+  local o = opts or {}
+  local body = { claims = o.claims, header = o.header, key = o.key, secret = o.secret,
+                 expires_in = o.expires_in, payload = o.payload }
+  return expect(200, "jwt", self:admin("POST", "/__sandbox/jwt", body)).token
+end
+
+-- The X-CTCT-WEBHOOK-SIG value the sandbox computes for body (the exact raw request
+-- body) at Unix time ts (default now); header changes the protected header.
+-- Returns the signature and the protected header used.
+function Sandbox:webhook_signature(body, ts, header)
+  local got = expect(200, "webhook_signature",
+    self:admin("POST", "/__sandbox/webhook-signature", { body = body, ts = ts, header = header }))
+  return got.signature, got.header
 end
 
 return sandbox

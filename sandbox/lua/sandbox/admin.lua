@@ -5,6 +5,7 @@ local auth = require "sandbox.auth"
 local config = require "sandbox.config"
 local faults = require "sandbox.faults"
 local stats = require "sandbox.stats"
+local issuer = require "sandbox.issuer"
 
 local _M = {}
 
@@ -91,6 +92,16 @@ local function get_requests()
   return 200, http.array(stats.requests())
 end
 
+local function issue_jwt()
+  return 200, { token = issuer.token(body_object()) }
+end
+
+local function webhook_signature()
+  local body = body_object()
+  local signature, header = issuer.webhook_signature(body.body, body.ts, body.header, body.key, body.secret)
+  return 200, { signature = signature, header = header }
+end
+
 -- [path] = { METHOD = handler }; "/tokens/" takes the token as the rest of the path.
 local ROUTES = {
   ["/health"] = { GET = health },
@@ -100,6 +111,8 @@ local ROUTES = {
   ["/faults"] = { GET = get_faults, POST = add_faults, DELETE = clear_faults },
   ["/stats"] = { GET = get_stats },
   ["/requests"] = { GET = get_requests },
+  ["/jwt"] = { POST = issue_jwt },
+  ["/webhook-signature"] = { POST = webhook_signature },
 }
 
 function _M.serve(method, path)

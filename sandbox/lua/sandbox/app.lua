@@ -13,6 +13,7 @@ local faults = require "sandbox.faults"
 local ratelimit = require "sandbox.ratelimit"
 local stats = require "sandbox.stats"
 local admin = require "sandbox.admin"
+local issuer = require "sandbox.issuer"
 
 local RESOURCES = {
   "account",
@@ -25,6 +26,14 @@ local modules = {}
 for i, name in ipairs(RESOURCES) do modules[i] = require("sandbox.resources." .. name) end
 local ROUTES = router.compile("/v3", modules)
 
+-- Routes of the other Constant Contact hosts the sandbox stands in for, served on its
+-- own origin without auth: the access-token issuer's JWKS (identity.constantcontact.com)
+-- and the webhook-signing JWKS (developer.constantcontact.com).
+local HOST_ROUTES = {
+  [issuer.JWKS_PATH] = issuer.jwks,
+  [issuer.WEBHOOK_JWKS_PATH] = issuer.webhook_jwks,
+}
+
 -- How a route's caller proves who it is (route option auth = "<name>", default bearer).
 local AUTHENTICATORS = {
   bearer = auth.authenticate,
@@ -35,10 +44,12 @@ local _M = {}
 ---------------------------------------------------------------------------------------
 -- Start-up and reset.
 
--- init_by_lua (master, before the workers fork): fresh state with the default token.
+-- init_by_lua (master, before the workers fork): fresh state with the default token,
+-- and the signing keys start made (opts.url, opts.signing_keys).
 function _M.init(opts)
   math.randomseed(os.time())
   admin.reset(opts.default_token)
+  issuer.init({ url = opts.url, keys = opts.signing_keys })
 end
 
 function _M.init_worker()
@@ -56,6 +67,15 @@ local function emulate_faults(method, path)
   if cfg.latency_ms > 0 then ngx.sleep(cfg.latency_ms / 1000) end
   local rule = faults.take(method, path)
   return rule ~= nil and faults.apply(rule)
+end
+
+-- GET (or HEAD) of a HOST_ROUTES document; faults and latency apply as for /v3.
+local function serve_host_route(method, path)
+  if emulate_faults(method, path) then return end
+  if method ~= "GET" and method ~= "HEAD" then
+    http.fail(405, "method.not.allowed", method .. " is not allowed on " .. path, { Allow = "GET, HEAD" })
+  end
+  return http.send(200, HOST_ROUTES[path]())
 end
 
 local Request = {}
@@ -125,6 +145,8 @@ function _M.serve()
     elseif path == "/v3" or path:sub(1, 4) == "/v3/" then
       ngx.ctx.api = true   -- counted in stats, whatever answers it
       return serve_api(method, path)
+    elseif HOST_ROUTES[path] then
+      return serve_host_route(method, path)
     end
     http.fail(404, "not.found", "No resource at " .. path)
   end, on_error)

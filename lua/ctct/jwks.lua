@@ -1,0 +1,157 @@
+--- ctct.jwks: a JSON Web Key Set, fetched over HTTP and cached by key id.
+--
+--   local keys = jwks.new{ url = "https://.../keys", ttl = 300 }
+--   local key, err = keys:key(kid)
+--
+-- Keys are cached for `ttl` seconds. An unknown kid triggers one refetch (the
+-- issuer may have rotated its keys), but at most one fetch per
+-- `min_refetch_interval` seconds whatever kids arrive, so a flood of tokens
+-- with made-up kids cannot hammer the key endpoint. When a refetch fails,
+-- the keys already known keep working.
+local core = require "ctct.core"
+local errors = require "ctct.errors"
+local json = require "ctct.json"
+
+local M = {}
+
+local Jwks = {}
+Jwks.__index = Jwks
+
+local function failure(reason, message)
+  return nil, errors.new { kind = "auth", reason = reason, message = message }
+end
+
+-- Import every usable key of a decoded JWKS; returns the map kid -> key, how
+-- many, and why the others were skipped.
+local function import(doc)
+  if type(doc) ~= "table" or type(doc.keys) ~= "table" then
+    return nil, 0, { "not a JWKS (no 'keys' array)" }
+  end
+  local keys, count, skipped = {}, 0, {}
+  for i, jwk in ipairs(doc.keys) do
+    local label = "key " .. i .. (type(jwk) == "table" and type(jwk.kid) == "string" and (" (" .. jwk.kid .. ")") or "")
+    if type(jwk) ~= "table" then
+      skipped[#skipped + 1] = label .. ": not an object"
+    elseif jwk.use ~= nil and jwk.use ~= "sig" then
+      skipped[#skipped + 1] = label .. ": use '" .. tostring(jwk.use) .. "'"
+    elseif type(jwk.kid) ~= "string" or jwk.kid == "" then
+      skipped[#skipped + 1] = label .. ": no kid"
+    else
+      local key, why = core.jwk(jwk)
+      if key then
+        keys[jwk.kid] = key
+        count = count + 1
+      else
+        skipped[#skipped + 1] = label .. ": " .. why
+      end
+    end
+  end
+  return keys, count, skipped
+end
+M.import = import
+
+--- new{ url = ..., ttl = 300, min_refetch_interval = 30, timeout = 5,
+--       transport = <ctct transport>, clock = fn, keys = <a JWKS table, no fetching> }
+function M.new(opts)
+  opts = opts or {}
+  if opts.url == nil and opts.keys == nil then error("ctct.jwks.new: give url or keys", 2) end
+  if opts.url ~= nil and (type(opts.url) ~= "string" or not opts.url:match("^https?://")) then
+    error("ctct.jwks.new: url must be an http(s) URL", 2)
+  end
+  local self = setmetatable({
+    url = opts.url,
+    ttl = opts.ttl or 300,
+    min_refetch_interval = opts.min_refetch_interval or 30,
+    timeout = opts.timeout or 5,
+    transport = opts.transport,
+    clock = opts.clock or core.monotonic,
+    keys = {},
+    fetched_at = nil,
+    attempted_at = nil,
+    fetches = 0,
+  }, Jwks)
+  if opts.keys then
+    local keys, count, skipped = import(opts.keys)
+    if not keys or count == 0 then
+      error("ctct.jwks.new: the JWKS has no usable keys: " .. table.concat(skipped, "; "), 2)
+    end
+    self.keys, self.static = keys, true
+  end
+  return self
+end
+
+-- GET the key set; on success replace the cache.
+function Jwks:fetch()
+  self.attempted_at = self.clock()
+  self.fetches = self.fetches + 1
+  if not self.transport then
+    self.transport = require("ctct.transport.curl").new { timeout = self.timeout }
+  end
+  local res, err = self.transport:request {
+    method = "GET", url = self.url, headers = { Accept = "application/json" }, timeout = self.timeout,
+  }
+  if not res then return failure("jwks_unavailable", "cannot fetch the JWKS: " .. err.message) end
+  if res.status ~= 200 then
+    return failure("jwks_unavailable", "the JWKS endpoint answered HTTP " .. res.status)
+  end
+  local keys, count, skipped = import(json.decode(res.body))
+  if not keys or count == 0 then
+    return failure("jwks_unavailable", "the JWKS has no usable keys: " .. table.concat(skipped, "; "))
+  end
+  self.keys, self.fetched_at = keys, self.clock()
+  return true
+end
+
+--- The key for `kid`, or nil and an error (reason kid_unknown or jwks_unavailable).
+function Jwks:key(kid)
+  local now = self.clock()
+  if not self.static then
+    local stale = not self.fetched_at or now - self.fetched_at >= self.ttl
+    local unknown = self.keys[kid] == nil
+    local may_fetch = not self.attempted_at or now - self.attempted_at >= self.min_refetch_interval
+    -- Even before the first success, fetches are spaced: an endpoint that is
+    -- down is not hit once per incoming token.
+    if (stale or unknown) and may_fetch then
+      local ok, err = self:fetch()
+      -- A failed refresh keeps the known keys; fail only if this kid is not among them.
+      if not ok and self.keys[kid] == nil then return nil, err end
+    end
+  end
+  local key = self.keys[kid]
+  if not key then
+    return failure("kid_unknown", "no key with kid '" .. tostring(kid) .. "' in the key set")
+  end
+  return key
+end
+
+-- Sets made from URLs are shared per URL, so each process fetches a URL once per
+-- TTL; sets made from a JWKS table are imported once per table.
+local by_url = setmetatable({}, { __mode = "v" })
+local by_table = setmetatable({}, { __mode = "k" })
+
+--- A key set from what a caller passed as `jwks`: a Jwks object, a JWKS table,
+-- or a URL (cached per URL). nil when `spec` is nil.
+function M.from(spec)
+  if spec == nil then return nil end
+  if getmetatable(spec) == Jwks then return spec end
+  if type(spec) == "string" then
+    local set = by_url[spec]
+    if not set then
+      set = M.new { url = spec }
+      by_url[spec] = set
+    end
+    return set
+  end
+  if type(spec) == "table" then
+    local set = by_table[spec]
+    if not set then
+      set = M.new { keys = spec }
+      by_table[spec] = set
+    end
+    return set
+  end
+  error("ctct.jwks: expected a ctct.jwks object, a JWKS table or a URL, got " .. type(spec), 3)
+end
+
+M.Jwks = Jwks
+return M

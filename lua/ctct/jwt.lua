@@ -1,0 +1,264 @@
+--- ctct.jwt: read and verify JSON Web Tokens (Constant Contact access tokens,
+-- or any RS256/PS256/ES256/HS256 JWT).
+--
+--   local tok = jwt.decode(access_token)        -- NOT verified: for reading your own token
+--   tok:scopes(), tok:has_scope("contact_data"), tok:expires_at(), tok:is_expired(60)
+--
+--   local tok, err = jwt.verify(token, { jwks = "https://.../keys", issuer = ..., audience = ... })
+--   -- err.reason names the failed check: malformed, too_large, alg_none, alg_not_allowed,
+--   -- kid_missing, kid_unknown, jwks_unavailable, signature, expired, not_yet_valid,
+--   -- issued_in_future, issuer, audience
+--
+-- The byte work (base64url, JSON segments, UTF-8, signatures) is done in C by
+-- ctct.core; this module decides policy.
+local core = require "ctct.core"
+local errors = require "ctct.errors"
+local json = require "ctct.json"
+
+local M = {}
+
+M.MAX_BYTES = 16384
+M.DEFAULT_LEEWAY = 60
+
+--- Constant Contact's access-token issuer, audience and keys (protocol reference).
+M.CONSTANT_CONTACT = {
+  issuer = "https://identity.constantcontact.com/oauth2/aus1lm3ry9mF7x2Ja0h8",
+  audience = "https://api.cc.email/v3",
+  jwks_uri = "https://identity.constantcontact.com/oauth2/aus1lm3ry9mF7x2Ja0h8/v1/keys",
+}
+
+local function reject(reason, message)
+  return nil, errors.new { kind = "auth", error_key = "invalid_token", reason = reason,
+                           message = "token rejected (" .. reason .. "): " .. message }
+end
+M.reject = reject
+
+local Token = {}
+Token.__index = Token
+M.Token = Token
+
+function Token:__tostring()
+  return "ctct.jwt.Token(alg=" .. tostring(self.header.alg) .. ", sub=" .. tostring(self.claims.sub) ..
+    ", verified=" .. tostring(self.verified) .. ")"
+end
+
+--- A claim by name (nil when absent).
+function Token:claim(name) return self.claims[name] end
+
+--- Scopes, from `scp` (an array, or a space-separated string) or `scope`.
+function Token:scopes()
+  local out = {}
+  for _, name in ipairs { "scp", "scope" } do
+    local v = self.claims[name]
+    if type(v) == "table" then
+      for _, s in ipairs(v) do
+        if type(s) == "string" then out[#out + 1] = s end
+      end
+      return out
+    elseif type(v) == "string" then
+      for s in v:gmatch("%S+") do out[#out + 1] = s end
+      return out
+    end
+  end
+  return out
+end
+
+function Token:has_scope(scope)
+  for _, s in ipairs(self:scopes()) do
+    if s == scope then return true end
+  end
+  return false
+end
+
+local function number_claim(self, name)
+  local v = self.claims[name]
+  if type(v) == "number" then return v end
+  return nil
+end
+
+--- Unix time the token expires (the `exp` claim), or nil.
+function Token:expires_at() return number_claim(self, "exp") end
+function Token:issued_at() return number_claim(self, "iat") end
+function Token:not_before() return number_claim(self, "nbf") end
+function Token:auth_time() return number_claim(self, "auth_time") end
+
+--- True when `exp` is past `now` (default: the current time) minus `leeway` seconds.
+function Token:is_expired(leeway, now)
+  local exp = self:expires_at()
+  if not exp then return false end
+  now = now or core.time()
+  return now >= exp + (leeway or 0)
+end
+
+local function string_claim(name)
+  return function(self)
+    local v = self.claims[name]
+    if type(v) == "string" then return v end
+    return nil
+  end
+end
+
+--- The Constant Contact user (platform_user_id), and the standard claims.
+Token.platform_user_id = string_claim("platform_user_id")
+Token.client_id = string_claim("cid")
+Token.user_id = string_claim("uid")
+Token.subject = string_claim("sub")
+Token.issuer = string_claim("iss")
+Token.jti = string_claim("jti")
+
+--- Audiences as an array (aud may be a string or an array).
+function Token:audience()
+  local aud = self.claims.aud
+  if type(aud) == "string" then return { aud } end
+  local out = {}
+  if type(aud) == "table" then
+    for _, a in ipairs(aud) do
+      if type(a) == "string" then out[#out + 1] = a end
+    end
+  end
+  return out
+end
+
+--- Decode a JWT WITHOUT verifying it: for reading the claims of a token you
+-- received from the authorization server yourself. Never trust it for access
+-- decisions; use jwt.verify for that. Returns a Token (verified = false) or nil, err.
+function M.decode(token, max_bytes)
+  if type(token) ~= "string" then
+    return reject("malformed", "a token must be a string, got " .. type(token))
+  end
+  local limit = max_bytes or M.MAX_BYTES
+  if #token > limit then
+    return reject("too_large", ("%d bytes, limit %d"):format(#token, limit))
+  end
+  local header_json, payload_json = core.jws_decode(token, limit)
+  if not header_json then return reject("malformed", payload_json) end
+  local header = json.decode(header_json)
+  if type(header) ~= "table" or type(header.alg) ~= "string" then
+    return reject("malformed", "the header is not a JSON object with an 'alg'")
+  end
+  local claims = json.decode(payload_json)
+  if type(claims) ~= "table" or claims[1] ~= nil then
+    return reject("malformed", "the payload is not a JSON object of claims")
+  end
+  return setmetatable({ raw = token, header = header, claims = claims, verified = false }, Token)
+end
+M.decode_unverified = M.decode
+
+local function list(v)
+  if v == nil then return nil end
+  if type(v) == "table" then return v end
+  return { v }
+end
+
+local function contains(haystack, needle)
+  for _, v in ipairs(haystack) do
+    if v == needle then return true end
+  end
+  return false
+end
+
+-- The key (or HS256 secret) for this token from opts: key, secret or jwks.
+local function find_key(tok, opts, jwks_for)
+  local alg = tok.header.alg
+  if alg == "HS256" then
+    if type(opts.secret) ~= "string" then
+      return reject("alg_not_allowed", "HS256 needs opts.secret")
+    end
+    return opts.secret
+  end
+  if opts.key then
+    if type(opts.key) == "table" then
+      local key, why = core.jwk(opts.key)
+      if not key then return reject("key_unusable", why) end
+      return key
+    end
+    return opts.key
+  end
+  local kid = tok.header.kid
+  if type(kid) ~= "string" or kid == "" then
+    return reject("kid_missing", "the header names no key ('kid')")
+  end
+  local set = jwks_for(opts.jwks)
+  if not set then return reject("jwks_unavailable", "no keys given: pass opts.jwks, opts.key or opts.secret") end
+  local key, err = set:key(kid)
+  if not key then
+    if err.reason == "kid_unknown" then return reject("kid_unknown", err.message) end
+    return reject("jwks_unavailable", err.message)
+  end
+  return key
+end
+
+--- Verify a JWT's signature and claims. opts:
+--   jwks       a ctct.jwks object, a JWKS table { keys = {...} }, or its URL
+--   key        a single key instead (a JWK table or a core.jwk key), for tokens without kid
+--   secret     the shared secret, only with algorithms = { "HS256" }
+--   algorithms allowed algorithms (default { "RS256" }); "none" is never allowed
+--   issuer, audience   expected values (a string or a list; checked when given)
+--   leeway     seconds of clock skew tolerated (default 60)
+--   now        Unix time, or a function returning it (default: the clock)
+--   max_bytes  size cap (default 16 KiB)
+-- Returns a Token with verified = true, or nil and an `auth` error whose
+-- `reason` names the failed check.
+function M.verify(token, opts)
+  opts = opts or {}
+  local tok, err = M.decode(token, opts.max_bytes)
+  if not tok then return nil, err end
+  local alg = tok.header.alg
+  if alg == "none" or alg == "" then return reject("alg_none", "unsigned tokens are never accepted") end
+  local allowed = opts.algorithms or { "RS256" }
+  if not contains(allowed, alg) then
+    return reject("alg_not_allowed", "'" .. alg .. "' is not one of " .. table.concat(allowed, ", "))
+  end
+  if alg == "HS256" and (opts.jwks or opts.key) then
+    return reject("alg_not_allowed", "HS256 with public keys configured (algorithm confusion)")
+  end
+
+  local key
+  key, err = find_key(tok, opts, require("ctct.jwks").from)
+  if not key then return nil, err end
+  local ok, why = core.jws_verify(tok.raw, alg, key, opts.max_bytes or M.MAX_BYTES)
+  if not ok then return reject("signature", why) end
+
+  local now = opts.now
+  if type(now) == "function" then now = now() end
+  now = now or core.time()
+  local leeway = opts.leeway or M.DEFAULT_LEEWAY
+  local exp, nbf, iat = tok:expires_at(), tok:not_before(), tok:issued_at()
+  if tok.claims.exp ~= nil and not exp then return reject("malformed", "'exp' is not a number") end
+  if exp and now >= exp + leeway then
+    return reject("expired", ("expired %d s ago"):format(math.floor(now - exp)))
+  end
+  if nbf and now + leeway < nbf then
+    return reject("not_yet_valid", ("valid in %d s"):format(math.floor(nbf - now)))
+  end
+  if iat and now + leeway < iat then
+    return reject("issued_in_future", ("issued %d s in the future"):format(math.floor(iat - now)))
+  end
+  local issuers = list(opts.issuer)
+  if issuers and not contains(issuers, tok.claims.iss) then
+    return reject("issuer", "issuer '" .. tostring(tok.claims.iss) .. "' is not expected")
+  end
+  local audiences = list(opts.audience)
+  if audiences then
+    local match = false
+    for _, a in ipairs(tok:audience()) do
+      if contains(audiences, a) then match = true end
+    end
+    if not match then return reject("audience", "no expected audience in the token") end
+  end
+  tok.verified = true
+  return tok
+end
+
+--- Verify a Constant Contact access token against Constant Contact's issuer,
+-- audience and keys (each overridable in opts, e.g. for the sandbox).
+function M.verify_access_token(token, opts)
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  o.issuer = o.issuer or M.CONSTANT_CONTACT.issuer
+  o.audience = o.audience or M.CONSTANT_CONTACT.audience
+  o.jwks = o.jwks or M.CONSTANT_CONTACT.jwks_uri
+  return M.verify(token, o)
+end
+
+return M

@@ -1,0 +1,126 @@
+--- ctct.webhooks: is this webhook call really from Constant Contact?
+--
+--   local ok, err = webhooks.verify(raw_body, headers, { jwks = ..., secret = ... })
+--
+-- V3 notifications carry `X-CTCT-WEBHOOK-SIG`: a JWS with a detached, unencoded
+-- payload (RFC 7515 + RFC 7797): its protected header has alg (RS256), kid,
+-- `ts` (Unix time of the call), `b64: false` and `crit: ["b64"]`. The signing
+-- input is BASE64URL(protected header) || "." || the raw body bytes, so the
+-- body must be passed exactly as received, before any JSON decoding.
+-- Legacy (V2) calls carry `x-ctct-hmac-sha256`: base64 of HMAC-SHA256 over the
+-- body, keyed with the API secret; it is compared in constant time.
+local core = require "ctct.core"
+local errors = require "ctct.errors"
+local json = require "ctct.json"
+local jwks = require "ctct.jwks"
+
+local M = {}
+
+M.DEFAULT_JWKS_URL = "https://developer.constantcontact.com/.well-known/jwks.json"
+M.DEFAULT_TOLERANCE = 300
+M.SIGNATURE_HEADER = "x-ctct-webhook-sig"
+M.LEGACY_HEADER = "x-ctct-hmac-sha256"
+
+-- Header parameters we understand, and so may appear in `crit`.
+local UNDERSTOOD = { b64 = true, ts = true }
+
+local function reject(reason, message)
+  return nil, errors.new { kind = "auth", error_key = "invalid_webhook_signature", reason = reason,
+                           message = "webhook rejected (" .. reason .. "): " .. message }
+end
+
+-- A header by name, whatever case the server framework gave it. Several values
+-- of one signature header are refused rather than guessed between.
+local function header(headers, name)
+  local found
+  for k, v in pairs(headers) do
+    if type(k) == "string" and k:lower() == name then
+      if found ~= nil or type(v) ~= "string" then return nil, true end
+      found = v
+    end
+  end
+  return found
+end
+
+local function verify_jws(body, sig, opts)
+  if #sig > 16384 then return reject("malformed", "signature header too large") end
+  local header_json = core.jws_decode(sig)
+  if not header_json then return reject("malformed", "the signature is not a compact JWS") end
+  local h = json.decode(header_json)
+  if type(h) ~= "table" then return reject("malformed", "the protected header is not a JSON object") end
+  local allowed = opts.algorithms or { "RS256" }
+  local alg_ok = false
+  for _, a in ipairs(allowed) do
+    if a == h.alg then alg_ok = true end
+  end
+  if h.alg == "none" or not alg_ok then
+    return reject("alg_not_allowed", "'" .. tostring(h.alg) .. "' is not one of " .. table.concat(allowed, ", "))
+  end
+  if type(h.crit) ~= "table" then return reject("crit", "'crit' must list 'b64'") end
+  local lists_b64 = false
+  for _, name in ipairs(h.crit) do
+    if not UNDERSTOOD[name] then
+      return reject("crit_unknown", "unknown critical parameter '" .. tostring(name) .. "'")
+    end
+    if name == "b64" then lists_b64 = true end
+  end
+  if not lists_b64 or h.b64 ~= false then
+    return reject("b64", "the signature must cover the raw body (b64: false, crit: [\"b64\"])")
+  end
+  if type(h.ts) ~= "number" then return reject("stale", "no 'ts' timestamp in the signature") end
+  local now = opts.now
+  if type(now) == "function" then now = now() end
+  now = now or core.time()
+  local tolerance = opts.tolerance or M.DEFAULT_TOLERANCE
+  if math.abs(now - h.ts) > tolerance then
+    return reject("stale", ("signed %d s from now; tolerance %d s"):format(math.floor(h.ts - now), tolerance))
+  end
+  if type(h.kid) ~= "string" then return reject("kid_missing", "the signature names no key") end
+  local set = jwks.from(opts.jwks or M.DEFAULT_JWKS_URL)
+  local key, err = set:key(h.kid)
+  if not key then return reject(err.reason, err.message) end
+  local ok, why = core.jws_verify_detached(sig, body, h.alg, key)
+  if not ok then return reject("signature", why) end
+  return true, { method = "jws", kid = h.kid, ts = h.ts, alg = h.alg }
+end
+
+local function verify_legacy(body, mac_b64, opts)
+  if type(opts.secret) ~= "string" or opts.secret == "" then
+    return reject("secret_required", "an x-ctct-hmac-sha256 call needs opts.secret (the API secret)")
+  end
+  local mac = core.b64_decode(mac_b64)
+  local expected = core.hmac_sha256(opts.secret, body)
+  if not mac or not core.equal(mac, expected) then
+    return reject("signature", "the HMAC does not match the body")
+  end
+  return true, { method = "hmac" }
+end
+
+--- Verify a webhook call. body: the raw request body (string, as received);
+-- headers: the request headers (any case). opts:
+--   jwks       the webhook key set: ctct.jwks object, JWKS table or URL
+--              (default Constant Contact's)
+--   tolerance  seconds a `ts` may differ from now (default 300)
+--   now        Unix time or a function returning it
+--   algorithms allowed algorithms (default { "RS256" })
+--   secret     the API secret, for legacy x-ctct-hmac-sha256 calls
+--   legacy     false to refuse legacy calls
+-- Returns true, { method = "jws"|"hmac", kid, ts } or nil and an `auth` error
+-- with `reason`.
+function M.verify(body, headers, opts)
+  if type(body) ~= "string" then
+    error("ctct.webhooks.verify: body must be the raw request body string, got " .. type(body), 2)
+  end
+  if type(headers) ~= "table" then error("ctct.webhooks.verify: headers must be a table", 2) end
+  opts = opts or {}
+  local sig, several = header(headers, M.SIGNATURE_HEADER)
+  if several then return reject("malformed", "more than one X-CTCT-WEBHOOK-SIG header") end
+  if sig then return verify_jws(body, sig, opts) end
+  local mac
+  mac, several = header(headers, M.LEGACY_HEADER)
+  if several then return reject("malformed", "more than one x-ctct-hmac-sha256 header") end
+  if mac and opts.legacy ~= false then return verify_legacy(body, mac, opts) end
+  return reject("missing_signature", "no X-CTCT-WEBHOOK-SIG header")
+end
+
+return M
