@@ -14,7 +14,8 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wpointer-arith -Wcast-qual
-SRC      := src/core.c src/clock.c src/http.c src/base64.c src/crypto.c src/jwt.c
+SRC      := src/core.c src/clock.c src/http.c src/base64.c src/crypto.c src/jwt.c src/oauth.c \
+            src/loopback.c src/fs.c
 HDR      := $(wildcard src/*.h)
 C_LIBS    = $(shell pkg-config --libs libcurl openssl)
 LUA54_INC = $(shell pkg-config --cflags lua5.4)

@@ -79,6 +79,11 @@ describe("packaging and embedding #once", function()
       "lua5.4 -e \"package.cpath='build/5.4/?.so;'..package.cpath\" spec/c/crypto_workout.lua 2>&1")
     assert.equal(0, code, out)
     assert.matches("crypto workout: ok", out)
+    out, code = run("cd " .. quote(root) .. " && valgrind -q --leak-check=full " ..
+      "--errors-for-leak-kinds=definite,indirect --error-exitcode=99 " ..
+      "lua5.4 -e \"package.cpath='build/5.4/?.so;'..package.cpath\" spec/c/oauth_workout.lua 2>&1")
+    assert.equal(0, code, out)
+    assert.matches("oauth workout: ok", out)
   end)
 
   it("runs the tokens example against the sandbox's issuer and key sets", function()

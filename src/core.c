@@ -89,5 +89,8 @@ int luaopen_ctct_core(lua_State *L) {
   ctct_open_http(L);
   ctct_open_crypto(L);
   ctct_open_jwt(L);
+  ctct_open_oauth(L);
+  ctct_open_loopback(L);
+  ctct_open_fs(L);
   return 1;
 }

@@ -115,6 +115,25 @@ local OPTION_CHECKS = {
     end
   end,
 }
+for _, name in ipairs { "client_id", "client_secret", "account", "token_url", "authz_url" } do
+  OPTION_CHECKS[name] = function(v, level)
+    if v ~= nil and (type(v) ~= "string" or v == "" or has_control(v)) then
+      bad("option '" .. name .. "'", "must be a non-empty string", level + 1)
+    end
+  end
+end
+OPTION_CHECKS.token_store = function(v, level)
+  if v ~= nil and (type(v) ~= "table" or type(v.get) ~= "function" or type(v.set) ~= "function"
+      or type(v.lock) ~= "function") then
+    bad("option 'token_store'", "must be a token store (get, set, delete, lock), e.g. ctct.store.file.new{}",
+      level + 1)
+  end
+end
+OPTION_CHECKS.refresh_skew = function(v, level)
+  if v ~= nil and (type(v) ~= "number" or v < 0) then
+    bad("option 'refresh_skew'", "must be a number of seconds >= 0", level + 1)
+  end
+end
 for _, name in ipairs { "clock", "time", "sleep", "logger" } do
   OPTION_CHECKS[name] = function(v, level)
     if v ~= nil and type(v) ~= "function" then
@@ -177,12 +196,25 @@ function M.new(opts)
     limiter = make_limiter(opts.rate_limit, clock, time),
     retry_policy = opts.retry ~= false and retry.new(opts.retry or {}) or nil,
   }, Client)
+  if opts.token_store then
+    if opts.access_token then
+      bad("options", "give access_token or token_store, not both", 2)
+    end
+    self.auth = require("ctct.auth").new {
+      store = opts.token_store, account = opts.account, client_id = opts.client_id,
+      client_secret = opts.client_secret, token_url = opts.token_url, authz_url = opts.authz_url,
+      refresh_skew = opts.refresh_skew, transport = transport, time = time, logger = opts.logger,
+    }
+    local auth = self.auth
+    opts = setmetatable({ access_token = function() return auth:token() end }, { __index = opts })
+  end
   -- Kept in closures, out of the table's visible fields, so printing or
   -- dumping the client never shows the token.
   local token, checked = opts.access_token, nil
   self.get_token = function()
-    local t = token
-    if type(t) == "function" then t = t() end
+    local t, why = token, nil
+    if type(t) == "function" then t, why = t() end
+    if errors.is(why) then return nil, why end
     if t == nil or t == "" then
       return nil, "no access token: pass access_token to ctct.new or log in first"
     end
@@ -199,7 +231,8 @@ function M.new(opts)
 end
 
 function Client:__tostring()
-  return "ctct.Client(" .. self.base_url .. ", token " .. (self.get_token() ~= nil and "set" or "none") .. ")"
+  local token = self.auth and ("store " .. self.auth.account) or (self.get_token() ~= nil and "set" or "none")
+  return "ctct.Client(" .. self.base_url .. ", token " .. token .. ")"
 end
 
 --- Replace the access token (a string, or a function returning one).
@@ -329,9 +362,14 @@ function Client:request(method, path, opts)
 
   local token, why = self.get_token()
   if not token then
+    if errors.is(why) then
+      why.method, why.path = method, log_path
+      return nil, why
+    end
     return nil, errors.new { kind = "auth", message = why, method = method, path = log_path }
   end
   req.headers["Authorization"] = "Bearer " .. token
+  local reauthorized = false
 
   local started = self.clock()
   local deadline = started + self.deadline
@@ -375,6 +413,20 @@ function Client:request(method, path, opts)
       err = transport_failure(err, method, log_path)
     end
 
+    -- A 401 may mean the token was revoked or aged out early: refresh once.
+    if err.status == 401 and self.auth and not reauthorized then
+      reauthorized = true
+      local fresh, aerr = self.auth:after_unauthorized(token)
+      if not fresh then
+        aerr.method, aerr.path, aerr.status = method, log_path, 401
+        return nil, aerr
+      end
+      token = fresh
+      req.headers["Authorization"] = "Bearer " .. token
+      attempt = attempt - 1 -- the retry after a refresh is not a failed attempt
+      goto continue
+    end
+
     if err.status == 429 and err.error_key == "quota_exceeded" and self.limiter and self.limiter.exhaust_day then
       self.limiter:exhaust_day()
     end
@@ -393,6 +445,7 @@ function Client:request(method, path, opts)
       method, log_path, attempt, err.status and ("HTTP " .. err.status) or err.kind,
       err.error_key and (" " .. err.error_key) or "", delay))
     self.sleep(delay)
+    ::continue::
   end
 end
 

@@ -5,6 +5,7 @@
 --   sb:admin("GET", "/__sandbox/stats")  --> status, decoded JSON (or raw body)
 --   sb:jwt{ claims = { exp = sandbox.null } }  --> signed access token (JWT) string
 --   sb:webhook_signature(body, ts)       --> X-CTCT-WEBHOOK-SIG value, protected header
+--   sb.oauth.token_url, sb:authorize{ ... }, sb:oauth_token({ grant_type = ... }, client)  (OAuth)
 --   sb:stop()
 --
 -- Talks to the sandbox with the curl CLI, never with the ctct library, so the sandbox
@@ -105,6 +106,18 @@ function sandbox.start(opts)
   sb.issuer = sb.url .. "/oauth2/aus1lm3ry9mF7x2Ja0h8"
   sb.jwks_url = sb.issuer .. "/v1/keys"
   sb.webhook_jwks_url = sb.url .. "/.well-known/jwks.json"
+  -- The authorization server (authz.constantcontact.com) and its default clients.
+  local oauth = sb.url .. "/oauth2/default/v1"
+  sb.oauth = {
+    authorize_url = oauth .. "/authorize",
+    token_url = oauth .. "/token",
+    device_url = oauth .. "/device/authorize",
+    revoke_url = oauth .. "/revoke",
+    client_id = "sandbox-client",         -- confidential: HTTP Basic with client_secret
+    client_secret = "sandbox-secret",
+    public_client_id = "sandbox-public",  -- public: client_id in the body, PKCE
+    redirect_uri = "https://app.example/callback",
+  }
   return sb
 end
 
@@ -130,8 +143,8 @@ end
 sandbox.decode = decode
 
 -- One request with curl. opts: method, path (or url), body (table -> JSON, string ->
--- raw), headers (list of "Name: value"), token (adds the bearer), content_type,
--- extra (list of raw curl arguments). Returns status, decoded body or raw body,
+-- raw), headers (list of "Name: value"), token (adds the bearer), content_type (false:
+-- none), extra (list of raw curl arguments). Redirects are not followed. Returns status, decoded body or raw body,
 -- response headers (lowercased names).
 function Sandbox:curl(opts)
   local url = opts.url or (self.url .. opts.path)
@@ -148,7 +161,9 @@ function Sandbox:curl(opts)
     local f = assert(io.open(bodyfile, "wb"))
     f:write(body)
     f:close()
-    parts[#parts + 1] = "-H " .. quote("Content-Type: " .. (opts.content_type or "application/json"))
+    -- content_type = false sends the body with no Content-Type at all.
+    parts[#parts + 1] = "-H " .. quote(opts.content_type == false and "Content-Type:"
+      or "Content-Type: " .. (opts.content_type or "application/json"))
     parts[#parts + 1] = "--data-binary @" .. quote(bodyfile)
   end
   for _, a in ipairs(opts.extra or {}) do parts[#parts + 1] = a end
@@ -226,6 +241,118 @@ function Sandbox:webhook_signature(body, ts, header)
   local got = expect(200, "webhook_signature",
     self:admin("POST", "/__sandbox/webhook-signature", { body = body, ts = ts, header = header }))
   return got.signature, got.header
+end
+
+---------------------------------------------------------------------------------------
+-- OAuth (the authorization server at sb.oauth.*_url).
+
+-- Form-urlencoding of one value (RFC 3986 unreserved characters stay as they are).
+function sandbox.urlencode(s)
+  return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+function sandbox.urldecode(s)
+  return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- { name = value } -> "name=value&..." (names sorted, so the body is reproducible).
+function sandbox.form(params)
+  local names = {}
+  for name in pairs(params) do names[#names + 1] = name end
+  table.sort(names)
+  local parts = {}
+  for i, name in ipairs(names) do
+    parts[i] = sandbox.urlencode(name) .. "=" .. sandbox.urlencode(params[name])
+  end
+  return table.concat(parts, "&")
+end
+
+-- The query parameters of a URL (or a query string) as a table.
+function sandbox.parse_query(url)
+  local out = {}
+  local query = tostring(url):match("%?(.*)$") or tostring(url)
+  for pair in query:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=?(.*)$")
+    out[sandbox.urldecode(k)] = sandbox.urldecode(v)
+  end
+  return out
+end
+
+-- curl arguments for HTTP Basic client authentication: id and secret are form-
+-- urlencoded first (RFC 6749 2.3.1) unless raw is true; curl base64-encodes "id:secret".
+local function basic_args(id, secret, raw)
+  if not raw then id, secret = sandbox.urlencode(id), sandbox.urlencode(secret) end
+  return { "-u " .. quote(id .. ":" .. secret) }
+end
+sandbox.basic_args = basic_args
+
+-- POST params (a table, form-encoded; or a raw string) to url. opts: basic = { id,
+-- secret, raw = bool } for HTTP Basic, content_type (default the form type; false:
+-- none), headers. Returns status, decoded body, headers.
+function Sandbox:form_post(url, params, opts)
+  opts = opts or {}
+  local body = type(params) == "table" and sandbox.form(params) or params
+  local content_type = opts.content_type
+  if content_type == nil then content_type = "application/x-www-form-urlencoded" end
+  local extra = opts.basic and basic_args(opts.basic[1], opts.basic[2], opts.basic.raw) or nil
+  return self:curl{ method = "POST", url = url, body = body, content_type = content_type,
+                    headers = opts.headers, extra = extra }
+end
+
+-- POST to the token endpoint. client: "confidential" (default: HTTP Basic with
+-- sb.oauth's client), "public" (client_id sandbox-public in the body), { id, secret }
+-- for Basic with other credentials, or false for no client authentication.
+function Sandbox:oauth_token(params, client, opts)
+  local o = self.oauth
+  local p, basic = {}, nil
+  for k, v in pairs(params) do p[k] = v end
+  if client == nil or client == "confidential" then
+    basic = { o.client_id, o.client_secret }
+  elseif client == "public" then
+    p.client_id = p.client_id or o.public_client_id
+  elseif client then
+    basic = client
+  end
+  opts = opts or {}
+  return self:form_post(opts.url or o.token_url, p, { basic = basic, headers = opts.headers })
+end
+
+-- GET the authorize endpoint with params (defaults: client sandbox-client,
+-- redirect_uri https://app.example/callback, response_type code, scope
+-- "account_read contact_data offline_access", state "st4te"; false leaves one out).
+-- Returns status, the Location's query parameters (or nil), headers, body.
+function Sandbox:authorize(params, opts)
+  local p = {
+    client_id = self.oauth.client_id, redirect_uri = self.oauth.redirect_uri, response_type = "code",
+    scope = "account_read contact_data offline_access", state = "st4te",
+  }
+  for k, v in pairs(params or {}) do
+    if v == false then p[k] = nil else p[k] = v end
+  end
+  local status, body, headers = self:curl{ url = self.oauth.authorize_url .. "?" .. sandbox.form(p),
+                                           headers = opts and opts.headers }
+  local query = headers and headers.location and sandbox.parse_query(headers.location) or nil
+  return status, query, headers, body
+end
+
+-- GET/POST /__sandbox/oauth/config: the current config, after changes (if any).
+function Sandbox:oauth_config(changes)
+  if changes == nil then return expect(200, "oauth_config", self:admin("GET", "/__sandbox/oauth/config")) end
+  return expect(200, "oauth_config", self:admin("POST", "/__sandbox/oauth/config", changes))
+end
+
+-- Approves or denies (action "approve" | "deny", default approve) a device user code,
+-- for account (optional). Raises unless the sandbox answers 200.
+function Sandbox:approve_device(user_code, action, account)
+  return expect(200, "approve_device", self:admin("POST", "/__sandbox/oauth/device",
+    { user_code = user_code, action = action or "approve", account = account }))
+end
+
+function Sandbox:oauth_stats() return self:stats().oauth end
+
+-- Registers a client: { client_id, client_secret (nil: public), redirect_uris }.
+function Sandbox:add_client(client)
+  return expect(201, "add_client", self:admin("POST", "/__sandbox/oauth/clients", client))
 end
 
 return sandbox

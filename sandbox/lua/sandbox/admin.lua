@@ -6,6 +6,9 @@ local config = require "sandbox.config"
 local faults = require "sandbox.faults"
 local stats = require "sandbox.stats"
 local issuer = require "sandbox.issuer"
+local oauth_settings = require "sandbox.oauth.settings"
+local oauth_clients = require "sandbox.oauth.clients"
+local oauth_device = require "sandbox.oauth.device"
 
 local _M = {}
 
@@ -102,6 +105,22 @@ local function webhook_signature()
   return 200, { signature = signature, header = header }
 end
 
+local function get_oauth_config()
+  return 200, oauth_settings.get()
+end
+
+local function post_oauth_config()
+  return 200, oauth_settings.update(body_object())
+end
+
+local function add_oauth_client()
+  return 201, oauth_clients.add(body_object())
+end
+
+local function decide_device()
+  return 200, oauth_device.admin_decide(body_object())
+end
+
 -- [path] = { METHOD = handler }; "/tokens/" takes the token as the rest of the path.
 local ROUTES = {
   ["/health"] = { GET = health },
@@ -113,6 +132,9 @@ local ROUTES = {
   ["/requests"] = { GET = get_requests },
   ["/jwt"] = { POST = issue_jwt },
   ["/webhook-signature"] = { POST = webhook_signature },
+  ["/oauth/config"] = { GET = get_oauth_config, POST = post_oauth_config },
+  ["/oauth/clients"] = { POST = add_oauth_client },
+  ["/oauth/device"] = { POST = decide_device },
 }
 
 function _M.serve(method, path)

@@ -14,6 +14,7 @@ local ratelimit = require "sandbox.ratelimit"
 local stats = require "sandbox.stats"
 local admin = require "sandbox.admin"
 local issuer = require "sandbox.issuer"
+local oauth = require "sandbox.oauth"
 
 local RESOURCES = {
   "account",
@@ -28,7 +29,8 @@ local ROUTES = router.compile("/v3", modules)
 
 -- Routes of the other Constant Contact hosts the sandbox stands in for, served on its
 -- own origin without auth: the access-token issuer's JWKS (identity.constantcontact.com)
--- and the webhook-signing JWKS (developer.constantcontact.com).
+-- and the webhook-signing JWKS (developer.constantcontact.com). The authorization
+-- server (authz.constantcontact.com) has its own table, oauth.ROUTES.
 local HOST_ROUTES = {
   [issuer.JWKS_PATH] = issuer.jwks,
   [issuer.WEBHOOK_JWKS_PATH] = issuer.webhook_jwks,
@@ -60,7 +62,7 @@ end
 -- /v3
 
 -- The configured latency, then the first matching fault rule. Returns true when the
--- fault produced the response. Every emulated host (later: OAuth, partner) calls it.
+-- fault produced the response. Every emulated host (the JWKS, OAuth; later partner) calls it.
 local function emulate_faults(method, path)
   local cfg = config.get()
   ngx.ctx.config = cfg
@@ -76,6 +78,13 @@ local function serve_host_route(method, path)
     http.fail(405, "method.not.allowed", method .. " is not allowed on " .. path, { Allow = "GET, HEAD" })
   end
   return http.send(200, HOST_ROUTES[path]())
+end
+
+-- The authorization server's endpoints (sandbox/oauth.lua); faults and latency apply
+-- as for /v3 (a rule with match "/oauth2/" targets them).
+local function serve_oauth(method, path)
+  if emulate_faults(method, path) then return end
+  return oauth.serve(method, path)
 end
 
 local Request = {}
@@ -129,6 +138,7 @@ local function answer_error(err)
     return
   end
   if http.is_error(err) then
+    if err.body ~= nil then return http.send(err.status, err.body, err.headers, err.content_type) end
     return http.send_error(err.status, err.error_key, err.error_message, err.headers)
   end
   ngx.log(ngx.ERR, "sandbox: ", err)
@@ -147,6 +157,8 @@ function _M.serve()
       return serve_api(method, path)
     elseif HOST_ROUTES[path] then
       return serve_host_route(method, path)
+    elseif oauth.ROUTES[path] then
+      return serve_oauth(method, path)
     end
     http.fail(404, "not.found", "No resource at " .. path)
   end, on_error)

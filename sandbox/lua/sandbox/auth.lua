@@ -1,5 +1,9 @@
 -- Bearer tokens: which account a token acts for.
---   token:<access_token> -> account name (in sandbox_meta; optional TTL = expiry)
+--   token:<access_token>   -> "<account>" or "<account> <grant>" (in sandbox_meta;
+--                             optional TTL = expiry)
+--   grant_revoked:<grant>  -> set when an OAuth grant (a token family) is revoked
+-- Tokens issued by the OAuth endpoints name their grant, so revoking a family is one
+-- write, however many access tokens it issued.
 local store = require "sandbox.store"
 local http = require "sandbox.http"
 local account = require "sandbox.resources.account"
@@ -20,8 +24,9 @@ function _M.valid_token(token)
   return type(token) == "string" and #token > 0 and #token <= 4096 and token:match("^[%w%-._~+/=]+$") ~= nil
 end
 
--- Registers token for account (created on first use). ttl: seconds, optional.
-function _M.register(token, account_name, ttl)
+-- Registers token for account (created on first use). ttl: seconds, optional;
+-- grant: the OAuth grant id the token belongs to, optional.
+function _M.register(token, account_name, ttl, grant)
   account_name = account_name or _M.DEFAULT_ACCOUNT
   if not _M.valid_token(token) then
     http.fail(400, "sandbox.token.invalid", "access_token must be a non-empty token68 string")
@@ -30,7 +35,27 @@ function _M.register(token, account_name, ttl)
     http.fail(400, "sandbox.token.invalid", "account must be 1-64 of letters, digits and _.-")
   end
   account.ensure(account_name)
-  m.set(token_key(token), account_name, ttl)
+  m.set(token_key(token), grant and (account_name .. " " .. grant) or account_name, ttl)
+end
+
+-- The account and grant (or nil) of a live token; nil when it is unknown, expired or
+-- its grant was revoked.
+function _M.lookup(token)
+  local value = m.get(token_key(token))
+  if not value then return nil end
+  local account_name, grant = value:match("^(%S+) (%S+)$")
+  if not grant then return value end
+  if m.get("grant_revoked:" .. grant) then return nil end
+  return account_name, grant
+end
+
+-- Revokes every token of an OAuth grant, now and later.
+function _M.revoke_grant(grant)
+  m.set("grant_revoked:" .. grant, true)
+end
+
+function _M.grant_revoked(grant)
+  return m.get("grant_revoked:" .. grant) ~= nil
 end
 
 -- true when the token existed.
@@ -54,7 +79,7 @@ function _M.authenticate()
   local h = ngx.var.http_authorization
   local token = h and h:match("^%s*[Bb][Ee][Aa][Rr][Ee][Rr]%s+(%S+)%s*$")
   if not token then return nil end
-  local account_name = m.get(token_key(token))
+  local account_name = _M.lookup(token)
   if not account_name then return nil end
   return token, account_name
 end

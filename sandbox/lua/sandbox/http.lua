@@ -44,6 +44,13 @@ function _M.fail(status, error_key, message, headers)
                        headers = headers }, HttpError), 0)
 end
 
+-- Like fail, but answers body (a table is sent as JSON, a string as is with
+-- content_type) instead of an APIErrorSchema: OAuth errors and HTML error pages.
+function _M.fail_body(status, body, headers, content_type)
+  error(setmetatable({ status = status, error_key = "custom", error_message = "custom body",
+                       body = body, headers = headers, content_type = content_type }, HttpError), 0)
+end
+
 function _M.is_error(e)
   return getmetatable(e) == HttpError
 end

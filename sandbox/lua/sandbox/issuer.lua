@@ -49,6 +49,7 @@ function _M.init(opts)
   assert(keys.webhook and keys.webhook.kty == "RSA", "the webhook key must be RSA")
   state = {
     keys = keys,
+    url = opts.url,
     issuer = opts.url .. AUTH_SERVER,
     jwks = { keys = { jose.jwk(keys.rsa), jose.jwk(keys.ec) } },
     webhook_jwks = { keys = { jose.jwk(keys.webhook) } },
@@ -56,6 +57,7 @@ function _M.init(opts)
 end
 
 function _M.issuer() return state.issuer end
+function _M.base_url() return state.url end
 function _M.jwks() return state.jwks end
 function _M.webhook_jwks() return state.webhook_jwks end
 
@@ -109,6 +111,53 @@ local function default_claims(now, expires_in)
     platform_user_id = USER.platform_user_id,
     scp = { SCOPES[1], SCOPES[2], SCOPES[3] },
   }
+end
+
+local function hex(s)
+  return (s:gsub(".", function(c) return string.format("%02x", c:byte()) end))
+end
+
+-- The sandbox user who owns an account. The default account's is USER (the one in
+-- /__sandbox/jwt's default claims); other accounts get ids derived from their name,
+-- stable across restarts.
+function _M.user(account)
+  if account == "default" then return USER end
+  local h = hex(jose.sha256("sandbox-user:" .. account))
+  return {
+    uid = "00u" .. h:sub(1, 17),
+    sub = "sandbox-user-" .. account,
+    platform_user_id = string.format("%s-%s-4%s-8%s-%s", h:sub(18, 25), h:sub(26, 29), h:sub(30, 32),
+      h:sub(33, 35), h:sub(36, 47)),
+  }
+end
+
+local function sign_rs256(claims)
+  local key = state.keys.rsa
+  return jose.sign_jwt({ alg = key.alg, kid = key.kid }, claims, key)
+end
+
+-- An access token issued by the OAuth endpoints: t = { client_id, account, scopes
+-- (array), ttl (seconds), auth_time }. Returns the JWT and its claims.
+function _M.access_token(t)
+  local claims = default_claims(ngx.time(), t.ttl)
+  local user = _M.user(t.account)
+  claims.cid, claims.uid, claims.sub = t.client_id, user.uid, user.sub
+  claims.platform_user_id = user.platform_user_id
+  claims.auth_time = t.auth_time or claims.iat
+  claims.scp = t.scopes
+  return sign_rs256(claims), claims
+end
+
+-- An OpenID Connect ID token (scope openid): t = { client_id, account, ttl,
+-- auth_time, nonce (optional) }.
+function _M.id_token(t)
+  local now = ngx.time()
+  local user = _M.user(t.account)
+  return sign_rs256({
+    iss = state.issuer, aud = t.client_id, sub = user.sub, iat = now, exp = now + t.ttl,
+    auth_time = t.auth_time or now, nonce = t.nonce, amr = { "pwd" },
+    jti = "ID." .. jose.b64url(jose.random_bytes(24)),
+  })
 end
 
 -- POST /__sandbox/jwt: a compact JWS from { claims, header, key, secret, expires_in,

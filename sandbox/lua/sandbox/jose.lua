@@ -10,6 +10,7 @@
 --   jose.sign_detached({ alg = "RS256", b64 = false, crit = { "b64" } }, body, key)
 --   jose.jwk(key)                                                      --> public JWK table
 --   jose.hmac_key(secret)                                              --> key for HS*
+--   jose.random_bytes(32), jose.sha256(s), jose.b64url(s)             --> CSPRNG, digest, encoding
 local ffi = require "ffi"
 local cjson = require "cjson"
 
@@ -58,6 +59,8 @@ void BN_free(BIGNUM *a);
 
 unsigned char *HMAC(const EVP_MD *evp_md, const void *key, int key_len,
                     const unsigned char *d, size_t n, unsigned char *md, unsigned int *md_len);
+int EVP_Digest(const void *data, size_t count, unsigned char *md, unsigned int *size,
+               const EVP_MD *type, ENGINE *impl);
 int EVP_EncodeBlock(unsigned char *t, const unsigned char *f, int n);
 int RAND_bytes(unsigned char *buf, int num);
 unsigned long ERR_get_error(void);
@@ -111,6 +114,14 @@ function _M.random_bytes(n)
   local buf = ffi.new("unsigned char[?]", n)
   check(C.RAND_bytes(buf, n), "RAND_bytes")
   return ffi.string(buf, n)
+end
+
+-- SHA-256 of s (32 raw bytes): PKCE S256 challenges (RFC 7636 4.2) and secret
+-- comparisons.
+function _M.sha256(s)
+  local md, len = ffi.new("unsigned char[32]"), ffi.new("unsigned int[1]")
+  check(C.EVP_Digest(s, #s, md, len, C.EVP_sha256(), nil), "EVP_Digest")
+  return ffi.string(md, len[0])
 end
 
 -- JSON as real issuers write it: cjson escapes "/" as "\/", which is valid but makes

@@ -1,5 +1,6 @@
 -- What clients did to /v3 since the last reset: counters, distinct connections, calls
--- per route, and the last LOG_SIZE requests (never the token itself).
+-- per route, and the last LOG_SIZE requests (never the token itself); and, under
+-- "oauth", the authorization server's counters (sandbox/oauth/counters.lua).
 --   stats:<counter>            requests, connections, throttled, quota_exceeded
 --   stats:conn:<serial>        seen connection serials (ngx.var.connection, unique
 --                              across workers)
@@ -9,6 +10,7 @@
 local store = require "sandbox.store"
 local auth = require "sandbox.auth"
 local http = require "sandbox.http"
+local oauth_counters = require "sandbox.oauth.counters"
 
 local m = store.m
 
@@ -66,6 +68,7 @@ function _M.summary()
     throttled = m.get("stats:throttled") or 0,
     quota_exceeded = m.get("stats:quota_exceeded") or 0,
     by_route = by_route,
+    oauth = oauth_counters.summary(),
   }
 end
 

@@ -1,6 +1,6 @@
 -- All sandbox state, in two lua_shared_dicts so every worker sees the same sandbox:
 --   sandbox_data  accounts and their resources, keys "a:<account>:..."
---   sandbox_meta  tokens, config, faults, stats, rate counters
+--   sandbox_meta  tokens, OAuth state, config, faults, stats, rate counters
 --
 -- Writes use safe_set/safe_add: a full dict answers 507 instead of silently evicting
 -- someone's contacts.

@@ -1,0 +1,415 @@
+--- ctct.oauth: getting tokens from Constant Contact's authorization server.
+--
+--   -- Web apps: authorization code (+ PKCE, on by default)
+--   local url, session = oauth.authorization_url{ client_id = ..., redirect_uri = ..., scope = {...} }
+--   -- ...redirect the user to url, keep session (state, code_verifier) e.g. in a signed cookie...
+--   local code, err = oauth.parse_callback(callback_url_or_query, session)
+--   local token, err = oauth.exchange_code{ client_id = ..., client_secret = ..., code = code, session = session }
+--
+--   -- Devices and CLIs: the device flow
+--   local device = assert(oauth.device{ client_id = ..., scope = { "contact_data", "offline_access" } })
+--   local token, err = device:wait{ on_prompt = function(d) print(d.verification_uri, d.user_code) end }
+--
+--   -- Native apps with a browser: code + PKCE with a loopback redirect (RFC 8252)
+--   local token, err = oauth.login_pkce{ client_id = ..., scope = {...}, open = function(url) ... end }
+--
+--   oauth.refresh{ client_id, client_secret?, refresh_token }   oauth.revoke{ ..., token }
+--
+-- Tokens are tables { access_token, refresh_token, token_type, scope, expires_at,
+-- obtained_at, id_token }. Failures return nil and a ctct.Error (kind "auth" with the
+-- server's OAuth error in error_key, or network/timeout/tls); bad arguments raise.
+-- The protocol (URLs, requests, answers, the device polling rules) is in C
+-- (ctct.core.oauth_*); this module carries it over a transport.
+local core = require "ctct.core"
+local errors = require "ctct.errors"
+local json = require "ctct.json"
+
+local M = {}
+
+M.AUTHZ_URL = "https://authz.constantcontact.com/oauth2/default/v1"
+
+--- The scopes Constant Contact defines (protocol reference), plus OpenID's.
+M.SCOPES = { "account_read", "account_update", "contact_data", "campaign_data", "billing_data",
+             "offline_access", "openid" }
+local KNOWN_SCOPE = {}
+for _, s in ipairs(M.SCOPES) do KNOWN_SCOPE[s] = true end
+
+--- The four endpoints under an authorization server base URL.
+function M.endpoints(base)
+  base = (base or M.AUTHZ_URL):gsub("/+$", "")
+  return { authorize = base .. "/authorize", token = base .. "/token",
+           device = base .. "/device/authorize", revoke = base .. "/revoke" }
+end
+
+-- Raise a programmer error naming the argument (level 3: the caller of the flow).
+local function bad(name, rule)
+  error("ctct.oauth: bad argument '" .. name .. "': " .. rule, 3)
+end
+
+local function need_string(opts, name)
+  local v = opts[name]
+  if type(v) ~= "string" or v == "" then bad(name, "required (a non-empty string)") end
+  return v
+end
+
+local function endpoint(opts, which)
+  local given = opts[which .. "_url"]
+  if given ~= nil then
+    if type(given) ~= "string" or not given:match("^https?://[^/%s]+") then
+      bad(which .. "_url", "must be an absolute http(s) URL")
+    end
+    return given
+  end
+  return M.endpoints(opts.authz_url)[which]
+end
+
+-- Scopes as one space-separated string; unknown names are refused with the
+-- valid list (a typo would otherwise surface as a confusing server error),
+-- unless opts.strict_scopes == false (other servers), which only warns.
+local function scope_string(opts)
+  local scope = opts.scope
+  if type(scope) == "string" then
+    local list = {}
+    for s in scope:gmatch("%S+") do list[#list + 1] = s end
+    scope = list
+  end
+  if type(scope) ~= "table" or #scope == 0 then
+    bad("scope", "a non-empty list such as { \"contact_data\", \"offline_access\" }")
+  end
+  for _, s in ipairs(scope) do
+    if type(s) ~= "string" or s:find("[%s%c\"\\]") then bad("scope", "scope names are plain words") end
+    if not KNOWN_SCOPE[s] then
+      local msg = "unknown scope '" .. s .. "'; Constant Contact's scopes are " .. table.concat(M.SCOPES, ", ")
+      if opts.strict_scopes == false then
+        if opts.logger then opts.logger("warn", "ctct.oauth: " .. msg) end
+      else
+        bad("scope", msg)
+      end
+    end
+  end
+  return table.concat(scope, " ")
+end
+
+local function check_redirect_uri(uri)
+  if type(uri) ~= "string" or not uri:match("^https?://[^/%s]+") then
+    bad("redirect_uri", "must be an absolute http(s) URL registered for the app")
+  end
+  if uri:find("#", 1, true) then bad("redirect_uri", "must not contain a fragment") end
+  return uri
+end
+
+local function client_of(opts)
+  local id = need_string(opts, "client_id")
+  local secret = opts.client_secret
+  if secret ~= nil and (type(secret) ~= "string" or secret == "") then
+    bad("client_secret", "must be a non-empty string when given")
+  end
+  return { id = id, secret = secret }
+end
+
+-- The transport for a call: the caller's, or a new curl one.
+local function transport_of(opts)
+  if opts.transport then return opts.transport end
+  return require("ctct.transport.curl").new {
+    timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout,
+    cafile = opts.cafile, insecure = opts.insecure,
+  }
+end
+
+local function wall_clock(opts, transport)
+  return opts.time or transport.time or core.time
+end
+
+local function auth_error(e)
+  if errors.is(e) then return e end
+  return errors.new { kind = "auth", error_key = e.error_key, status = e.status,
+                      message = "OAuth: " .. (e.error_key or "error") .. ": " .. (e.message or "") }
+end
+
+-- POST a form request; returns status, decoded JSON (or nil) | nil, err.
+local function send(transport, req)
+  local res, err = transport:request(req)
+  if not res then return nil, err end
+  return res.status, json.decode(res.body or "")
+end
+
+-- Run a token request and parse the answer into a token.
+local function token_call(opts, params)
+  local transport = transport_of(opts)
+  local req = core.oauth_form_request(endpoint(opts, "token"), params, client_of(opts))
+  local status, decoded = send(transport, req)
+  if not status then return nil, decoded end
+  local token, e = core.oauth_token(status, decoded, wall_clock(opts, transport)())
+  if not token then return nil, auth_error(e) end
+  return token
+end
+
+--- A PKCE pair (RFC 7636, S256): verifier, challenge. With a verifier, its challenge.
+function M.pkce(verifier)
+  local v, challenge = core.oauth_pkce(verifier)
+  if not v then bad("verifier", challenge) end
+  return v, challenge
+end
+
+--- The URL to send the user to, and the session to keep until the callback:
+-- { state, code_verifier, redirect_uri, nonce }.
+-- opts: client_id, redirect_uri, scope (list), state (default random),
+-- pkce (default true), nonce, prompt, authorize_url | authz_url, strict_scopes.
+function M.authorization_url(opts)
+  if type(opts) ~= "table" then bad("options", "expected a table") end
+  local params = {
+    response_type = "code",
+    client_id = need_string(opts, "client_id"),
+    redirect_uri = check_redirect_uri(opts.redirect_uri),
+    scope = scope_string(opts),
+    state = opts.state or core.oauth_state(),
+    nonce = opts.nonce,
+    prompt = opts.prompt,
+  }
+  local session = { state = params.state, redirect_uri = params.redirect_uri, nonce = opts.nonce }
+  if opts.pkce ~= false then
+    local verifier, challenge = M.pkce()
+    params.code_challenge, params.code_challenge_method = challenge, "S256"
+    session.code_verifier = verifier
+  end
+  return core.oauth_authorize_url(endpoint(opts, "authorize"), params), session
+end
+
+local function parse_query(q)
+  local out = {}
+  for pair in q:gmatch("[^&]+") do
+    local k, v = pair:match("^([^=]*)=?(.*)$")
+    local function unescape(s)
+      return (s:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+    end
+    out[unescape(k)] = unescape(v)
+  end
+  return out
+end
+M.parse_query = parse_query
+
+--- The code from the redirect back to the app, after checking its state in
+-- constant time. `callback`: the full URL, its query string, or a table of
+-- parameters; `session` from authorization_url (or its state string).
+-- Returns code | nil, auth error (state_mismatch, access_denied, ...).
+function M.parse_callback(callback, session)
+  local expected = type(session) == "table" and session.state or session
+  if type(expected) ~= "string" or expected == "" then
+    bad("session", "the session (or state) from authorization_url")
+  end
+  local params = callback
+  if type(callback) == "string" then
+    params = parse_query(callback:match("%?([^#]*)") or callback:match("^[^/]*=.*$") and callback or "")
+  elseif type(callback) ~= "table" then
+    bad("callback", "the callback URL, its query string or its parameters")
+  end
+  local state = params.state
+  if type(state) ~= "string" or not core.equal(state, expected) then
+    return nil, errors.new { kind = "auth", error_key = "state_mismatch",
+      message = "OAuth: the callback's state does not match this login (a forged or stale callback)" }
+  end
+  if params.error then
+    return nil, errors.new { kind = "auth", error_key = params.error,
+      message = "OAuth: " .. params.error .. ": " .. (params.error_description or "the login was not completed") }
+  end
+  if type(params.code) ~= "string" or params.code == "" then
+    return nil, errors.new { kind = "auth", error_key = "invalid_callback",
+      message = "OAuth: the callback has no code" }
+  end
+  return params.code
+end
+
+--- Exchange an authorization code for tokens. opts: client_id, client_secret (confidential
+-- apps; public PKCE apps send none), code, session (from authorization_url) or
+-- redirect_uri + code_verifier, token_url | authz_url, transport.
+function M.exchange_code(opts)
+  if type(opts) ~= "table" then bad("options", "expected a table") end
+  local session = opts.session or {}
+  local params = {
+    grant_type = "authorization_code",
+    code = need_string(opts, "code"),
+    redirect_uri = check_redirect_uri(opts.redirect_uri or session.redirect_uri),
+    code_verifier = opts.code_verifier or session.code_verifier,
+  }
+  if not opts.client_secret and not params.code_verifier then
+    bad("code_verifier", "a public client (no client_secret) must use PKCE")
+  end
+  return token_call(opts, params)
+end
+
+--- Refresh. opts: client_id, client_secret?, refresh_token, scope?, token_url | authz_url.
+function M.refresh(opts)
+  if type(opts) ~= "table" then bad("options", "expected a table") end
+  local params = { grant_type = "refresh_token", refresh_token = need_string(opts, "refresh_token") }
+  if opts.scope then params.scope = scope_string(opts) end
+  return token_call(opts, params)
+end
+
+--- Revoke a token where the server offers it (RFC 7009).
+-- opts: client_id, client_secret?, token, token_type_hint?, revoke_url | authz_url.
+function M.revoke(opts)
+  if type(opts) ~= "table" then bad("options", "expected a table") end
+  local params = { token = need_string(opts, "token"), token_type_hint = opts.token_type_hint }
+  local transport = transport_of(opts)
+  local status, decoded = send(transport, core.oauth_form_request(endpoint(opts, "revoke"), params, client_of(opts)))
+  if not status then return nil, decoded end
+  if status == 200 then return true end
+  local _, e = core.oauth_token(status, decoded, 0)
+  return nil, auth_error(e)
+end
+
+-- The device flow --------------------------------------------------------------------
+
+local Device = {}
+Device.__index = Device
+M.Device = Device
+
+--- Start the device flow (RFC 8628). opts: client_id, client_secret?, scope,
+-- device_url, token_url | authz_url, transport, time, sleep, on_prompt.
+-- Returns a device: fields user_code, verification_uri, verification_uri_complete,
+-- expires_in, interval; methods poll() and wait{...}.
+function M.device(opts)
+  if type(opts) ~= "table" then bad("options", "expected a table") end
+  local client = client_of(opts)
+  local transport = transport_of(opts)
+  local time = wall_clock(opts, transport)
+  local req = core.oauth_form_request(endpoint(opts, "device"), { scope = scope_string(opts) }, client)
+  local status, decoded = send(transport, req)
+  if not status then return nil, decoded end
+  if status < 200 or status > 299 then
+    local _, e = core.oauth_token(status, decoded, 0)
+    return nil, auth_error(e)
+  end
+  local state, e = core.oauth_device(decoded, time())
+  if not state then return nil, auth_error(e) end
+  local info = state:info()
+  return setmetatable({
+    user_code = info.user_code,
+    verification_uri = info.verification_uri,
+    verification_uri_complete = info.verification_uri_complete,
+    expires_in = math.floor(info.expires_at - time()),
+    interval = info.interval,
+    state = state, client = client, transport = transport, time = time,
+    sleep = opts.sleep or transport.sleep or core.sleep,
+    token_url = endpoint(opts, "token"),
+    on_prompt = opts.on_prompt,
+  }, Device)
+end
+
+--- One poll of the token endpoint. Returns the token, or nil and an error: with
+-- `pending = true` (and error_key authorization_pending or slow_down) while the
+-- user has not answered yet, final otherwise (access_denied, expired_token, ...).
+function Device:poll()
+  local status, decoded = send(self.transport, self.state:poll_request(self.token_url, self.client))
+  if not status then return nil, decoded end
+  local outcome, value = self.state:handle(status, decoded, self.time())
+  if outcome == "token" then return value end
+  if outcome == "pending" or outcome == "slow_down" then
+    self.interval = self.state:info().interval
+    return nil, errors.new { kind = "auth", pending = true,
+      error_key = outcome == "pending" and "authorization_pending" or "slow_down",
+      message = "OAuth: waiting for the user to approve (" .. outcome .. ")" }
+  end
+  return nil, auth_error(value)
+end
+
+--- Poll at the server's pace (slow_down adds 5 s) until the user approves,
+-- denies, or the code expires. opts: on_prompt(device) called once first
+-- (show verification_uri and user_code), timeout (seconds, besides the code's
+-- own expiry), on_poll(err) after each pending answer.
+function Device:wait(opts)
+  opts = opts or {}
+  local prompt = opts.on_prompt or self.on_prompt
+  if prompt then prompt(self) end
+  local deadline = opts.timeout and self.time() + opts.timeout
+  while true do
+    local wait, e = self.state:wait_time(self.time())
+    if not wait then return nil, auth_error(e) end
+    if deadline and self.time() + wait > deadline then
+      return nil, errors.new { kind = "timeout", message = "OAuth: gave up waiting for the device approval" }
+    end
+    if wait > 0 then self.sleep(wait) end
+    local token, err = self:poll()
+    if token then return token end
+    if not err.pending then return nil, err end
+    if opts.on_poll then opts.on_poll(err) end
+  end
+end
+
+-- The loopback redirect catcher (RFC 8252) -----------------------------------------------
+
+local Loopback = {}
+Loopback.__index = Loopback
+M.Loopback = Loopback
+
+local PAGE = [[<!doctype html><meta charset="utf-8"><title>%s</title>
+<body style="font-family:sans-serif;margin:3em"><h1>%s</h1><p>%s</p></body>]]
+
+--- Listen on 127.0.0.1 (port 0: any free one) for the one redirect of a login.
+-- opts: port, path (default "/callback"). Fields: redirect_uri, port.
+function M.loopback(opts)
+  opts = opts or {}
+  local listener, err = core.loopback_listen(opts.port or 0)
+  if not listener then return nil, errors.new { kind = "network", message = "cannot listen on 127.0.0.1: " .. err } end
+  local path = opts.path or "/callback"
+  local port = listener:port()
+  return setmetatable({ listener = listener, port = port, path = path,
+                        redirect_uri = "http://127.0.0.1:" .. port .. path }, Loopback)
+end
+
+--- Wait (at most `timeout` seconds, default 300) for the redirect, answer the
+-- browser, close the listener, and return the checked code (see parse_callback).
+function Loopback:wait(session, timeout)
+  local deadline = core.monotonic() + (timeout or 300)
+  while true do
+    local left = deadline - core.monotonic()
+    if left <= 0 then break end
+    local method, target = self.listener:accept(left)
+    if not method then
+      if target == "timeout" then break end
+      self:close()
+      return nil, errors.new { kind = "network", message = "loopback redirect: " .. tostring(target) }
+    end
+    local path, query = target:match("^([^?]*)%??(.*)$")
+    if method == "GET" and path == self.path then
+      local code, err = M.parse_callback(parse_query(query or ""), session)
+      local title = code and "Login complete" or "Login failed"
+      local text = code and "You can close this window and return to the application."
+        or "The application reports: " .. (err.error_key or "error") .. "."
+      self.listener:respond(code and 200 or 400, "text/html; charset=utf-8", PAGE:format(title, title, text))
+      self:close()
+      return code, err
+    end
+    self.listener:respond(404, "text/plain", "not found\n") -- favicon and the like
+  end
+  self:close()
+  return nil, errors.new { kind = "timeout", message = "OAuth: no redirect arrived on " .. self.redirect_uri }
+end
+
+function Loopback:close()
+  self.listener:close()
+end
+
+--- The whole native-app login: a loopback listener, the authorization URL with
+-- PKCE, the browser (opts.open(url), default: print it), the redirect, and the
+-- code exchange. opts as authorization_url plus client_secret?, open, timeout,
+-- port, token_url | authz_url, transport.
+function M.login_pkce(opts)
+  if type(opts) ~= "table" then bad("options", "expected a table") end
+  local catcher, err = M.loopback { port = opts.port, path = opts.path }
+  if not catcher then return nil, err end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  o.redirect_uri, o.pkce = catcher.redirect_uri, true
+  local ok, url, session = pcall(M.authorization_url, o)
+  if not ok then catcher:close(); error(url, 2) end
+  local open = opts.open or function(u) io.stderr:write("Open this URL to log in:\n  ", u, "\n") end
+  open(url)
+  local code
+  code, err = catcher:wait(session, opts.timeout)
+  if not code then return nil, err end
+  o.code, o.session = code, session
+  return M.exchange_code(o)
+end
+
+return M

@@ -1,0 +1,129 @@
+--- ctct.store.file: tokens in a JSON file, shared by processes.
+--
+--   local store = require("ctct.store.file").new{ path = "~/.config/ctct/tokens.json" }
+--
+-- The file holds { "version": 1, "accounts": { <key>: <token> } }, mode 0600,
+-- in a 0700 directory. Every change is a read-modify-write under an exclusive
+-- lock on "<path>.lock" (flock), written to a temp file, fsynced and renamed
+-- over the old one: a process killed mid-write leaves the old or the new file,
+-- never a torn one, and concurrent processes never lose each other's updates.
+-- store:lock(key, fn) holds the same lock while fn runs (a refresh), so eight
+-- processes finding one expired token refresh it once.
+local compat = require "ctct.compat"
+local core = require "ctct.core"
+local errors = require "ctct.errors"
+local json = require "ctct.json"
+
+local M = {}
+local Store = {}
+Store.__index = Store
+
+--- The default location: $XDG_CONFIG_HOME/ctct/tokens.json, else ~/.config/ctct/tokens.json.
+function M.default_path()
+  local base = os.getenv("XDG_CONFIG_HOME")
+  if not base or base == "" then
+    local home = os.getenv("HOME")
+    if not home or home == "" then return nil end
+    base = home .. "/.config"
+  end
+  return base .. "/ctct/tokens.json"
+end
+
+local function expand(path)
+  if path:sub(1, 2) == "~/" then
+    local home = os.getenv("HOME") or ""
+    return home .. path:sub(2)
+  end
+  return path
+end
+
+--- new{ path = <file> (default M.default_path()), lock_timeout = 30, sleep = fn }
+function M.new(opts)
+  opts = opts or {}
+  local path = opts.path and expand(opts.path) or M.default_path()
+  if type(path) ~= "string" or path == "" then
+    error("ctct.store.file: no path given and no HOME to put one under", 2)
+  end
+  local dir = path:match("^(.*)/[^/]+$")
+  if dir and dir ~= "" then
+    local ok, err = core.mkdirs(dir, tonumber("700", 8))
+    if not ok then error("ctct.store.file: " .. err, 2) end
+  end
+  return setmetatable({ path = path, lock_path = path .. ".lock", held = false, name = "file",
+                        lock_timeout = opts.lock_timeout or 30, sleep = opts.sleep or core.sleep }, Store)
+end
+
+-- The whole document; a missing file is an empty one.
+function Store:read()
+  local f = io.open(self.path, "rb")
+  if not f then return { version = 1, accounts = {} } end
+  local text = f:read("*a")
+  f:close()
+  local doc = json.decode(text)
+  if type(doc) ~= "table" or type(doc.accounts) ~= "table" then
+    return nil, errors.new { kind = "validation", message = "token file " .. self.path .. " is not a ctct token file" }
+  end
+  return doc
+end
+
+function Store:write(doc)
+  local text, why = json.encode(doc)
+  if not text then return nil, errors.new { kind = "validation", message = "cannot encode tokens: " .. why } end
+  local ok, err = core.write_file_atomic(self.path, text, tonumber("600", 8))
+  if not ok then return nil, errors.new { kind = "validation", message = err } end
+  return true
+end
+
+-- Run fn holding the file lock (reentrant within this process).
+function Store:locked(fn)
+  if self.held then return fn() end
+  local waited, lock = 0
+  while true do
+    local err
+    lock, err = core.try_lock(self.lock_path)
+    if lock then break end
+    if err ~= "busy" then return nil, errors.new { kind = "validation", message = err } end
+    if waited >= self.lock_timeout then
+      return nil, errors.new { kind = "timeout", message = "timed out waiting for the lock on " .. self.lock_path }
+    end
+    self.sleep(0.02)
+    waited = waited + 0.02
+  end
+  self.held = true
+  return compat.ensure(fn, function()
+    self.held = false
+    lock:unlock()
+  end)
+end
+
+function Store:get(key)
+  local doc, err = self:read()
+  if not doc then return nil, err end
+  return doc.accounts[key]
+end
+
+function Store:set(key, token)
+  return self:locked(function()
+    local doc, err = self:read()
+    if not doc then return nil, err end
+    doc.accounts[key] = token
+    return self:write(doc)
+  end)
+end
+
+function Store:delete(key)
+  return self:locked(function()
+    local doc, err = self:read()
+    if not doc then return nil, err end
+    doc.accounts[key] = nil
+    return self:write(doc)
+  end)
+end
+
+--- fn runs while this process holds the store's lock (the key is not needed:
+-- one lock per file keeps the read-modify-writes of all accounts safe).
+function Store:lock(_, fn)
+  return self:locked(fn)
+end
+
+return M
