@@ -10,5 +10,8 @@ files["sandbox/lua"] = { std = "ngx_lua" }
 files["lua/ctct/transport/ngx.lua"] = { std = "ngx_lua" }
 files["examples/openresty"] = { std = "ngx_lua" }
 
+-- Generated from the official spec: long lines are the spec's own strings.
+files["lua/ctct/api/operations.lua"] = { max_line_length = false }
+
 -- busted specs use its globals.
 files["spec"] = { std = "+busted" }

@@ -34,7 +34,7 @@ DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps
   lua-cjson lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
+.PHONY: operations docs all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
 
 all: $(DEFAULT_BUILD)
 
@@ -123,6 +123,14 @@ bench: deps build/5.4/ctct/core.so
 
 test-asan: deps
 	@spec/run-asan
+
+# Regenerate the operation table from the official spec (../shared/spec).
+operations:
+	lua5.4 tools/gen_operations.lua ../shared/spec/ctct-v3-swagger.json lua/ctct/api/operations.lua
+
+# Regenerate docs/API.md and the LuaLS stubs (types/ctct.lua) from the code.
+docs:
+	lua5.4 tools/gen_docs.lua docs/API.md types/ctct.lua
 
 # The C sources, for scripts that build their own variants (spec/run-asan).
 print-src:

@@ -25,15 +25,25 @@ local function contact(i)
   }
 end
 
-local function page(n)
+local function page(n, next_href, first)
   local contacts = {}
-  for i = 1, n do contacts[i] = contact(i) end
-  return cjson.encode { contacts = contacts,
-                        _links = { next = { href = "/v3/contacts?cursor=bGltaXQ9NTAwJm5leHQ9NTAx" } } }
+  for i = 1, n do contacts[i] = contact((first or 0) + i) end
+  return cjson.encode { contacts = contacts, _links = { next = { href = next_href } } }
+end
+
+local function write(name, text)
+  local f = assert(io.open(dir .. "/" .. name, "wb"))
+  f:write(text)
+  f:close()
 end
 
 for name, n in pairs { ["contacts-1.json"] = 1, ["contacts-500.json"] = 500 } do
-  local f = assert(io.open(dir .. "/" .. name, "wb"))
-  f:write(page(n))
-  f:close()
+  write(name, page(n, "/v3/contacts?cursor=bGltaXQ9NTAwJm5leHQ9NTAx"))
 end
+
+-- An endless collection for the memory benchmark: "contacts" (what GET /contacts
+-- asks for under base URL .../static) links to contacts-b, which links to
+-- contacts-a, which links back to contacts-b: 500 new-looking contacts a page.
+write("contacts", page(500, "/static/contacts-b?cursor=b", 0))
+write("contacts-a", page(500, "/static/contacts-b?cursor=b", 500))
+write("contacts-b", page(500, "/static/contacts-a?cursor=a", 1000))

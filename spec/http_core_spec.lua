@@ -138,6 +138,40 @@ describe("ctct.core session", function()
     assert.matches("max_response_bytes", err.message)
   end)
 
+  it("streams a 2xx body into a sink file, past max_response_bytes, via <sink>.part", function()
+    local dir = assert(io.popen("mktemp -d")):read("*l")
+    local s = core.session { max_response_bytes = 100 }
+    local path = dir .. "/summary.json"
+    local res = assert(get(s, sb, "/account/summary", { sink = path }))
+    assert.equal(200, res.status)
+    assert.equal("", res.body)
+    local f = assert(io.open(path, "rb"))
+    local text = f:read("*a")
+    f:close()
+    assert.equal(#text, res.sink_bytes)
+    assert.is_true(#text > 100)
+    assert.is_string(cjson.decode(text).encoded_account_id)
+    assert.is_nil(io.open(path .. ".part", "rb"))
+    assert.equal("600", (sandbox.run("stat -c %a " .. sandbox.quote(path)):match("%d+")))
+
+    -- An error answer is kept in memory for the message; no file appears.
+    local missing = dir .. "/missing.json"
+    s = core.session()
+    res = assert(get(s, sb, "/contacts/" .. ("0"):rep(8) .. "-0000-0000-0000-" .. ("0"):rep(12), { sink = missing }))
+    assert.equal(404, res.status)
+    assert.truthy(res.body:find("error_key", 1, true))
+    assert.is_nil(io.open(missing, "rb"))
+    assert.is_nil(io.open(missing .. ".part", "rb"))
+
+    -- A sink that cannot be written is an error before anything is sent.
+    local before = sb:stats().requests
+    local ok, err = pcall(get, s, sb, "/account/summary", { sink = dir .. "/no/such/dir/x" })
+    assert.is_false(ok)
+    assert.truthy(tostring(err):find("request.sink", 1, true), tostring(err))
+    assert.equal(before, sb:stats().requests)
+    sandbox.run("rm -rf " .. sandbox.quote(dir))
+  end)
+
   it("rejects bad input with a clear error", function()
     local s = core.session()
     local cases = {

@@ -9,10 +9,18 @@
  * libcurl callbacks only append to C buffers and never call Lua: under
  * OpenResty a Lua call from a C callback could yield across a C boundary.
  * Every per-request resource lives in a "transfer" userdata whose __gc frees
- * it, so a Lua error raised half-way (bad header, out of memory) leaks nothing. */
+ * it, so a Lua error raised half-way (bad header, out of memory) leaks nothing.
+ *
+ * A request may name a `sink` file: the body then goes to "<sink>.part" as it
+ * arrives (no size cap, constant memory) and is renamed to the sink on a 2xx,
+ * removed otherwise, so a sink never holds half a download. */
+#define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -87,14 +95,17 @@ struct transfer {
   struct curl_slist *headers;
   buf_t body, head;
   curl_off_t max_response;
-  int too_large, out_of_memory;
+  int too_large, out_of_memory, sink_failed, has_sink;
+  FILE *sink;           /* the body goes here instead of `body` */
+  char *sink_path, *sink_part;
+  curl_off_t sink_bytes;
   char errbuf[CURL_ERROR_SIZE];
 };
 
 /* What a request asks for, borrowed from its Lua table (which stays on the
  * stack, so the strings outlive the transfer). */
 typedef struct {
-  const char *method, *url, *body;
+  const char *method, *url, *body, *sink;
   size_t body_len;
   long timeout_ms, connect_ms;
 } request_t;
@@ -110,6 +121,20 @@ typedef struct {
 static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   transfer_t *t = ud;
   size_t len = size * n;
+  if (t->sink) {
+    long status = 0;
+    /* Only a success goes to the file; an error body stays in memory for the
+     * error message. libcurl allows getinfo from its callbacks. */
+    if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 200 &&
+        status <= 299) {
+      if (fwrite(p, 1, len, t->sink) != len) {
+        t->sink_failed = 1;
+        return 0;
+      }
+      t->sink_bytes += (curl_off_t)len;
+      return len;
+    }
+  }
   if ((curl_off_t)(t->body.len + len) > t->max_response) {
     t->too_large = 1;
     return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -168,8 +193,27 @@ static void transfer_release_easy(transfer_t *t) {
   t->owns_easy = 0;
 }
 
+/* Close the sink; keep it (rename into place) only when asked to. */
+static int sink_finish(transfer_t *t, int keep) {
+  int ok = 1;
+  if (t->sink) {
+    ok = fflush(t->sink) == 0 && fsync(fileno(t->sink)) == 0;
+    ok = fclose(t->sink) == 0 && ok;
+    t->sink = NULL;
+    if (keep && ok)
+      ok = rename(t->sink_part, t->sink_path) == 0;
+    if (!keep || !ok)
+      unlink(t->sink_part);
+  }
+  free(t->sink_path);
+  free(t->sink_part);
+  t->sink_path = t->sink_part = NULL;
+  return ok;
+}
+
 static void transfer_free(transfer_t *t) {
   transfer_release_easy(t);
+  sink_finish(t, 0);
   curl_slist_free_all(t->headers);
   t->headers = NULL;
   buf_free(&t->body);
@@ -286,6 +330,9 @@ static void read_request(lua_State *L, int r, const session_t *s, transfer_t *t,
 
   q->timeout_ms = ctct_opt_ms(L, r, "timeout", s->timeout_ms);
   q->connect_ms = ctct_opt_ms(L, r, "connect_timeout", s->connect_ms);
+  q->sink = ctct_opt_string(L, r, "sink", &len);
+  if (q->sink && (len == 0 || len > 4000))
+    luaL_error(L, "request.sink must be a file path");
 
   lua_getfield(L, r, "headers");
   if (!lua_isnil(L, -1)) {
@@ -300,6 +347,24 @@ static void read_request(lua_State *L, int r, const session_t *s, transfer_t *t,
   }
   lua_pop(L, 1);
 
+  if (t && q->sink) {
+    size_t n = strlen(q->sink);
+    int fd;
+    t->sink_path = malloc(n + 1);
+    t->sink_part = malloc(n + 6);
+    if (!t->sink_path || !t->sink_part)
+      luaL_error(L, "ctct.core: out of memory");
+    memcpy(t->sink_path, q->sink, n + 1);
+    memcpy(t->sink_part, q->sink, n);
+    memcpy(t->sink_part + n, ".part", 6);
+    t->has_sink = 1;
+    fd = open(t->sink_part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0 || !(t->sink = fdopen(fd, "wb"))) {
+      if (fd >= 0)
+        close(fd);
+      luaL_error(L, "request.sink: cannot write %s", t->sink_part);
+    }
+  }
   if (t) {
     /* Never wait a second for "100 Continue" before sending a body. */
     struct curl_slist *list = curl_slist_append(t->headers, "Expect:");
@@ -477,6 +542,8 @@ static void push_headers(lua_State *L, buf_t *head) {
 static const char *error_kind(const transfer_t *t, CURLcode code) {
   if (t->too_large || t->out_of_memory)
     return "protocol";
+  if (t->sink_failed)
+    return "validation";
   switch (code) {
   case CURLE_OPERATION_TIMEDOUT:
     return "timeout";
@@ -536,6 +603,8 @@ static void push_error(lua_State *L, const transfer_t *t, const outcome_t *o) {
                     (int)(t->max_response / (1024 * 1024)));
   } else if (t->out_of_memory) {
     lua_pushliteral(L, "out of memory while reading the response");
+  } else if (t->sink_failed) {
+    lua_pushfstring(L, "cannot write the download to %s", t->sink_part ? t->sink_part : "the sink");
   } else if (t->errbuf[0]) { /* libcurl's own detail, e.g. which host and port */
     lua_pushstring(L, t->errbuf);
   } else {
@@ -567,7 +636,22 @@ static int push_outcome(lua_State *L, transfer_t *t, const outcome_t *o) {
   lua_setfield(L, -2, "http_version");
   lua_pushinteger(L, (lua_Integer)o->connects);
   lua_setfield(L, -2, "new_connections");
+  if (t->has_sink) {
+    lua_pushinteger(L, (lua_Integer)t->sink_bytes);
+    lua_setfield(L, -2, "sink_bytes");
+  }
   return 1;
+}
+
+/* After a transfer with a sink: keep the file on a 2xx, drop it otherwise. */
+static void settle_sink(transfer_t *t, outcome_t *o) {
+  int keep = o->code == CURLE_OK && o->status >= 200 && o->status <= 299;
+  if (!t->sink)
+    return;
+  if (!sink_finish(t, keep) && keep) {
+    t->sink_failed = 1;
+    o->code = CURLE_WRITE_ERROR;
+  }
 }
 
 /* ---- session -------------------------------------------------------------- */
@@ -721,6 +805,7 @@ static int l_request(lua_State *L) {
   collect(t, rc, &o);
   forget_transfer(s->easy);
   t->easy = NULL;
+  settle_sink(t, &o);
   pushed = push_outcome(L, t, &o);
   transfer_free(t);
   return pushed;
@@ -774,6 +859,7 @@ static int harvest(lua_State *L, session_t *s, int results, int anchors) {
     t = (transfer_t *)(void *)priv;
     collect(t, msg->data.result, &o);
     transfer_release_easy(t);
+    settle_sink(t, &o);
     if (push_outcome(L, t, &o) == 2) { /* nil, err -> { error = err } */
       lua_createtable(L, 0, 1);
       lua_insert(L, -2);

@@ -16,8 +16,29 @@ local core = require "ctct.core"
 local M = {}
 
 local Client = {}
-Client.__index = Client
 M.Client = Client
+
+-- The resource objects (client.contacts, ...), made on first use.
+local RESOURCES = {
+  account = "ctct.resources.account", contacts = "ctct.resources.contacts", lists = "ctct.resources.lists",
+  tags = "ctct.resources.tags", custom_fields = "ctct.resources.custom_fields",
+  segments = "ctct.resources.segments", campaigns = "ctct.resources.campaigns",
+  activities = "ctct.resources.activities", reports = "ctct.resources.reports",
+  events = "ctct.resources.events", automations = "ctct.resources.automations", social = "ctct.resources.social",
+}
+M.RESOURCES = RESOURCES
+
+Client.__index = function(self, key)
+  local method = Client[key]
+  if method ~= nil then return method end
+  local module = RESOURCES[key]
+  if module then
+    local resource = require(module).new(self)
+    rawset(self, key, resource)
+    return resource
+  end
+  return nil
+end
 
 M.DEFAULT_BASE_URL = "https://api.cc.email/v3"
 
@@ -270,7 +291,7 @@ local function check_headers(headers)
   end
 end
 
-local REQUEST_OPTIONS = { query = true, body = true, headers = true, timeout = true, raw = true }
+local REQUEST_OPTIONS = { query = true, body = true, headers = true, timeout = true, raw = true, sink = true }
 
 -- Build the transport request once; attempts reuse it.
 local function build(self, method, path, opts)
@@ -285,6 +306,9 @@ local function build(self, method, path, opts)
   end
   check_headers(opts.headers)
   check_seconds("timeout", opts.timeout, 3)
+  if opts.sink ~= nil and (type(opts.sink) ~= "string" or opts.sink == "") then
+    bad("option 'sink'", "must be the path of the file to write the body to", 3)
+  end
 
   local target = self.base_url .. path
   if opts.query ~= nil then
@@ -319,6 +343,7 @@ local function build(self, method, path, opts)
     url = target,
     headers = headers,
     body = body,
+    sink = opts.sink,
   }, opts
 end
 
@@ -332,6 +357,10 @@ local function finish(self, res, method, path, raw)
   local meta = { status = res.status, headers = res.headers, http_version = res.http_version }
   if res.status < 200 or res.status > 299 then
     return nil, errors.from_response(res, { method = method, path = path, now = self.time() })
+  end
+  if res.sink_bytes then -- the body went to the caller's file
+    meta.bytes = res.sink_bytes
+    return true, meta
   end
   if raw then return res.body, meta end
   if res.body == nil or res.body == "" then return true, meta end
@@ -353,7 +382,9 @@ end
 --- Send one API request through the pipeline.
 -- method: GET, POST, PUT, PATCH, DELETE, HEAD; path: relative to base_url,
 -- starting with '/'; opts: { query = {..}, body = table|string, headers = {..},
--- timeout = seconds, raw = true (return the body text, not decoded JSON) }.
+-- timeout = seconds, raw = true (return the body text, not decoded JSON),
+-- sink = path (stream a successful body into that file; returns true, response
+-- with response.bytes) }.
 -- Returns data, response ({ status, headers, http_version }) or nil, ctct.Error.
 function Client:request(method, path, opts)
   local req
@@ -447,6 +478,21 @@ function Client:request(method, path, opts)
     self.sleep(delay)
     ::continue::
   end
+end
+
+--- Call any V3 operation by its operationId, with parameters checked against
+-- the spec first (see ctct.api.call). Returns data, response | nil, err; a
+-- parameter that cannot be right gives a `validation` error naming it and
+-- nothing is sent. opts: { headers = {...}, timeout = s, sink = path }.
+function Client:call(operation_id, params, opts)
+  local req, err = require("ctct.api.call").build(operation_id, params)
+  if not req then return nil, err end
+  local o = { body = req.body, headers = req.headers, raw = req.raw }
+  if opts then
+    o.timeout, o.sink = opts.timeout, opts.sink
+    for k, v in pairs(opts.headers or {}) do o.headers[k] = v end
+  end
+  return self:request(req.method, req.path, o)
 end
 
 --- What the current access token says about itself, read from its JWT claims

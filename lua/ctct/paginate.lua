@@ -17,30 +17,41 @@ local function next_href(page)
 end
 M.next_href = next_href
 
---- Iterator over decoded pages. opts: { query = {...}, timeout = s }.
-function M.pages(client, path, opts)
-  opts = opts or {}
-  local current, first = path, true
+--- Iterator over decoded pages: `first()` fetches the first page (returning
+-- page | nil, err); the others follow `_links.next.href` on the client's host.
+function M.pages_from(client, first, timeout)
+  local current, started, done = nil, false, false
   return function()
-    if not current then return nil end
-    local request_opts = { timeout = opts.timeout }
-    if first then request_opts.query = opts.query end
-    local page, err = client:request("GET", current, request_opts)
+    if done then return nil end
+    local page, err
+    if not started then
+      started = true
+      page, err = first()
+    else
+      page, err = client:request("GET", current, { timeout = timeout })
+    end
     if not page then error(err, 0) end
-    first = false
     local href = next_href(page)
     if href then
       local following, why = client:link_path(href)
       if not following or following == current then
-        error(errors.new { kind = "protocol", method = "GET", path = current:match("^[^?]*"),
+        error(errors.new { kind = "protocol", method = "GET", path = (current or ""):match("^[^?]*"),
                            message = "cannot follow the next-page link: " .. (why or "it repeats this page") }, 0)
       end
       current = following
     else
-      current = nil
+      done = true
     end
     return page
   end
+end
+
+--- Iterator over decoded pages of `path`. opts: { query = {...}, timeout = s }.
+function M.pages(client, path, opts)
+  opts = opts or {}
+  return M.pages_from(client, function()
+    return client:request("GET", path, { query = opts.query, timeout = opts.timeout })
+  end, opts.timeout)
 end
 
 -- The array of items in a page: `key` when given, else the one table-valued
@@ -65,10 +76,9 @@ local function items_of(page, key, path)
   return found or {}
 end
 
---- Iterator over items. opts: { items = "contacts", query = {...}, timeout = s }.
-function M.each(client, path, opts)
-  opts = opts or {}
-  local pages = M.pages(client, path, opts)
+--- Iterator over the items of the pages `pages` yields (items_key names the
+-- array, else it is found). `label` names the collection in errors.
+function M.items(pages, items_key, label)
   local items, i = nil, 0
   return function()
     while true do
@@ -79,9 +89,25 @@ function M.each(client, path, opts)
       end
       local page = pages()
       if page == nil then return nil end
-      items, i = items_of(page, opts.items, path), 0
+      items, i = items_of(page, items_key, label), 0
     end
   end
+end
+
+--- Iterator over items. opts: { items = "contacts", query = {...}, timeout = s }.
+function M.each(client, path, opts)
+  opts = opts or {}
+  return M.items(M.pages(client, path, opts), opts.items, path)
+end
+
+--- Up to `max` items of an item iterator, and whether more were left.
+function M.collect(iter, max)
+  local out = {}
+  for item in iter do
+    if #out >= max then return out, true end
+    out[#out + 1] = item
+  end
+  return out, false
 end
 
 return M

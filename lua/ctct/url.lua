@@ -8,6 +8,14 @@ function M.escape(s)
   end))
 end
 
+--- Percent-encode one path segment: RFC 3986 pchar (unreserved, sub-delims,
+-- ':' and '@') stays as it is, so "id1,id2" keeps its comma.
+function M.escape_segment(s)
+  return (tostring(s):gsub("[^%w%-%._~!$&'()*+,;=:@]", function(c)
+    return string.format("%%%02X", c:byte())
+  end))
+end
+
 local function scalar(name, v)
   local t = type(v)
   if t == "string" then return v end

@@ -1,6 +1,6 @@
 -- Exercises every path of ctct.core's HTTP session, for valgrind and ASan runs
 -- (spec/build_spec.lua, spec/run-asan): success, gzip, bodies, curl multi,
--- timeouts, refused and dropped connections, bad input raising half-way, close,
+-- timeouts, refused and dropped connections, sinks, bad input raising half-way, close,
 -- and a session left for the garbage collector at exit.
 --   lua5.4 spec/c/session_workout.lua BASE_URL TOKEN ADMIN_URL
 local core = require "ctct.core"
@@ -45,6 +45,19 @@ assert(e and e.kind == "network")
 _, e = core.session { max_response_bytes = 10 }:request { method = "GET", url = base .. "/account/summary",
   headers = auth }
 assert(e.kind == "protocol")
+
+-- sinks: a 2xx streamed to a file, an error kept in memory, an unwritable sink
+-- raising after the transfer was allocated, a sink abandoned by a failed request
+local dir = os.getenv("TMPDIR") or "/tmp"
+local sink = dir .. "/ctct-workout-" .. tostring(os.time()) .. "-" .. tostring(math.random(1e9))
+res = assert(s:request { method = "GET", url = base .. "/account/summary", headers = auth, sink = sink })
+assert(res.status == 200 and res.sink_bytes > 0)
+res = assert(s:request { method = "DELETE", url = base .. "/nope", headers = auth, sink = sink .. "-404" })
+assert(res.status == 404 and #res.body > 0 and not io.open(sink .. "-404"))
+assert(not pcall(s.request, s, { method = "GET", url = base, sink = dir .. "/no/such/dir/x" }))
+_, e = s:request { method = "GET", url = "http://127.0.0.1:1/", sink = sink .. "-refused" }
+assert(e.kind == "network" and not io.open(sink .. "-refused.part"))
+os.remove(sink)
 
 s:close()
 a = nil -- luacheck: ignore (left to the collector, like `unclosed` below)

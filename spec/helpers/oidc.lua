@@ -30,6 +30,7 @@
 -- ended server can linger as a zombie ("[node] <defunct>"), which alive() ignores.
 local cjson = require "cjson"
 local sandbox = require "spec.helpers.sandbox"
+local process = require "spec.helpers.process"
 
 local run, quote, decode = sandbox.run, sandbox.quote, sandbox.decode
 
@@ -364,11 +365,7 @@ end
 local IS_OURS = 'grep -qa server.mjs /proc/$p/cmdline 2>/dev/null'
 
 -- True while the server process exists.
-function OP:alive()
-  if not self.pid then return false end
-  local _, code = run("p=" .. math.floor(self.pid) .. "; " .. IS_OURS)
-  return code == 0
-end
+function OP:alive() return process.alive(self.pid, IS_OURS) end
 
 -- The server's stderr so far (warnings, errors).
 function OP:log()
@@ -381,30 +378,13 @@ function OP:stop()
   if self.stopped then return end
   self.stopped = true
   started[self] = nil
-  local stopped = true
-  if self.pid then
-    local pid = math.floor(self.pid)
-    local _, code = run(table.concat({
-      "p=" .. pid,
-      "if " .. IS_OURS .. "; then",
-      "  kill -TERM $p 2>/dev/null",
-      "  i=0; while " .. IS_OURS .. " && [ $i -lt 100 ]; do sleep 0.02; i=$((i+1)); done",
-      "  if " .. IS_OURS .. "; then kill -KILL $p 2>/dev/null; sleep 0.1; fi",
-      "fi",
-      "! " .. IS_OURS,
-    }, "\n"))
-    stopped = code == 0
-  end
+  local stopped = process.stop(self.pid, IS_OURS, 2)
   if self.dir and self.dir:match("/ctct%-oidc%.[%w]+$") then run("rm -rf " .. quote(self.dir)) end
   assert(stopped, "oidc server " .. tostring(self.pid) .. " did not stop")
 end
 
 -- Stops every server this helper started and has not stopped yet.
-function oidc.stop_all()
-  local list = {}
-  for op in pairs(started) do list[#list + 1] = op end
-  for _, op in ipairs(list) do op:stop() end
-end
+function oidc.stop_all() process.stop_all(started) end
 
 -- ---- plain requests ------------------------------------------------------------------
 

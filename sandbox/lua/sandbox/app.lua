@@ -1,9 +1,9 @@
 -- Entry points called from nginx.conf, and the /v3 dispatcher.
 --
--- Adding a resource = writing sandbox/resources/<name>.lua (returning { routes = {
--- { METHOD, "/path/{param}", handler }, ... } }) and adding its name to RESOURCES.
--- A handler gets a request (req.account, req.token, req.params, req.args, req:json())
--- and returns status, body (table = JSON, string = raw, nil = none), headers.
+-- Adding a route = a row in router.ROUTES naming sandbox/resources/<module>.lua and a
+-- function of its `handlers` table. A handler gets a request (req.account, req.token,
+-- req.params, req.args, req:json()) and returns status, body (table = JSON, string =
+-- raw, nil = none), headers[, content_type].
 local http = require "sandbox.http"
 local util = require "sandbox.util"
 local router = require "sandbox.router"
@@ -16,16 +16,7 @@ local admin = require "sandbox.admin"
 local issuer = require "sandbox.issuer"
 local oauth = require "sandbox.oauth"
 
-local RESOURCES = {
-  "account",
-  "contacts",
-  "lists",
-  "activities",
-}
-
-local modules = {}
-for i, name in ipairs(RESOURCES) do modules[i] = require("sandbox.resources." .. name) end
-local ROUTES = router.compile("/v3", modules)
+local ROUTES = router.compile("/v3")
 
 -- Routes of the other Constant Contact hosts the sandbox stands in for, served on its
 -- own origin without auth: the access-token issuer's JWKS (identity.constantcontact.com)
@@ -123,8 +114,8 @@ local function serve_api(method, path)
     method = method, path = path, params = found, args = http.query_args(),
     token = token, account = account,
   }, Request)
-  local status, body, headers = route.handler(req)
-  return http.send(status, body, headers)
+  local status, body, headers, content_type = route.handler(req)
+  return http.send(status, body, headers, content_type)
 end
 
 local function on_error(err)

@@ -19,8 +19,10 @@ Collection.__index = Collection
 local _M = {}
 
 -- kind: the key word ("contact"); id_field: the record's id property ("contact_id").
-function _M.new(kind, id_field)
-  return setmetatable({ kind = kind, id_field = id_field }, Collection)
+-- opts.numeric_ids: the id is the sequence number (segments have integer ids).
+function _M.new(kind, id_field, opts)
+  return setmetatable({ kind = kind, id_field = id_field, numeric_ids = opts and opts.numeric_ids },
+    Collection)
 end
 
 function Collection:k(account, part)
@@ -35,10 +37,11 @@ end
 -- returns it with its id and seq set.
 function Collection:insert(account, record)
   local id = record[self.id_field]
-  if id == nil then
+  if id == nil and not self.numeric_ids then
     repeat id = util.uuid() until not d.get(self:id_key(account, id))
   end
   local seq = d.incr(self:k(account, "last"), 1, 0)
+  if self.numeric_ids then id = seq end
   if not d.add(self:id_key(account, id), seq) then
     error("duplicate " .. self.kind .. " id " .. id)
   end
@@ -51,10 +54,17 @@ end
 
 -- The record with this id, or nil.
 function Collection:get(account, id)
+  if type(id) == "number" then id = string.format("%d", id) end
   if type(id) ~= "string" then return nil end
   local seq = d.get(self:id_key(account, id))
   if not seq then return nil end
   return d.get_json(self:k(account, seq))
+end
+
+-- Whether a record with this id exists (no decoding).
+function Collection:has(account, id)
+  if type(id) == "number" then id = string.format("%d", id) end
+  return type(id) == "string" and d.get(self:id_key(account, id)) ~= nil
 end
 
 -- Writes back a record previously read (keeps its id and seq).
@@ -94,12 +104,15 @@ end
 -- Records in creation order starting at seq `from`, keeping those match() accepts,
 -- at most `limit`. Returns the records and the seq where the next page starts (nil
 -- when nothing after them matches), so a page never ends with an empty next page.
-function Collection:page(account, from, limit, match)
+-- stop(record), optional, ends the scan at the first record it accepts (records
+-- created after a bound, when seq order is creation order).
+function Collection:page(account, from, limit, match, stop)
   local last = d.get(self:k(account, "last")) or 0
   local out = {}
   local seq = from
   while seq <= last do
     local record = d.get_json(self:k(account, seq))
+    if record and stop and stop(record) then return out, nil end
     if record and (match == nil or match(record)) then
       if #out == limit then return out, seq end
       out[#out + 1] = record
@@ -107,6 +120,49 @@ function Collection:page(account, from, limit, match)
     seq = seq + 1
   end
   return out, nil
+end
+
+-- The first seq >= from whose record is not before(record), by binary search: for a
+-- property that grows with seq (created_at). Missing seqs are skipped forward.
+function Collection:seek(account, from, before)
+  local lo, hi = from, self:last_seq(account) + 1
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    local probe, record = mid, nil
+    while probe < hi do
+      record = d.get_json(self:k(account, probe))
+      if record then break end
+      probe = probe + 1
+    end
+    if not record then
+      hi = mid
+    elseif before(record) then
+      lo = probe + 1
+    else
+      hi = mid
+    end
+  end
+  return lo
+end
+
+-- The record stored under seq, or nil.
+function Collection:at(account, seq)
+  return d.get_json(self:k(account, seq))
+end
+
+function Collection:last_seq(account)
+  return d.get(self:k(account, "last")) or 0
+end
+
+-- Every record match() accepts (all when nil), in creation order: for the small
+-- collections (lists, tags, campaigns ...), never for contacts in a request.
+function Collection:all(account, match)
+  local out = {}
+  for seq = 1, self:last_seq(account) do
+    local record = d.get_json(self:k(account, seq))
+    if record and (match == nil or match(record)) then out[#out + 1] = record end
+  end
+  return out
 end
 
 -- Counts the records match() accepts (a full scan: only for filtered counts).

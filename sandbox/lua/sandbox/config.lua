@@ -8,8 +8,12 @@ return settings.new("config", {
   rate_limit_per_second = 4,   -- 0 = off
   daily_quota = 10000,         -- 0 = off
   latency_ms = 0,              -- added before every /v3 request
+  -- Bulk activities (sandbox/bulk.lua) progress over this many GET /activities/{id}
+  -- polls: initialized, processing ..., completed. 0 = the work is done in the POST.
+  activity_polls = 3,
 }, {
   rate_limit_per_second = INTEGER,
   daily_quota = INTEGER,
   latency_ms = INTEGER,
+  activity_polls = INTEGER,
 }, "config")

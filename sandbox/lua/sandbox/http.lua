@@ -5,6 +5,7 @@
 -- 500 with an error body and a traceback in the error log.
 local cjson = require "cjson"
 local cjson_safe = require "cjson.safe"
+local util = require "sandbox.util"
 
 local _M = {}
 
@@ -70,7 +71,9 @@ function _M.send(status, body, headers, content_type)
     ngx.header["Content-Type"] = nil
     return ngx.send_headers()
   end
-  if type(body) == "table" then
+  if body == EMPTY_ARRAY then -- a whole answer that is an empty array
+    body = "[]"
+  elseif type(body) == "table" then
     body = _M.encode(body)
     content_type = content_type or "application/json"
   end
@@ -84,6 +87,19 @@ function _M.send_error(status, error_key, message, headers)
 end
 
 -- The raw request body ("" when there is none); large bodies may sit in a file.
+-- Every value of a repeatable query parameter (?a=1&a=2 and ?a=1,2), or nil.
+function _M.query_multi(name)
+  local raw = ngx.req.get_uri_args(100)[name]
+  if raw == nil then return nil end
+  if type(raw) ~= "table" then raw = { raw } end
+  local out = {}
+  for _, value in ipairs(raw) do
+    if value == true then value = "" end
+    for _, item in ipairs(util.split_csv(value)) do out[#out + 1] = item end
+  end
+  return out
+end
+
 function _M.read_body()
   ngx.req.read_body()
   local data = ngx.req.get_body_data()

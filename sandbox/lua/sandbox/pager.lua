@@ -66,6 +66,17 @@ function _M.next_href(path, limit, position, args, keep)
   return path .. "?" .. table.concat(parts, "&")
 end
 
+-- One page of an in-memory list (a small collection, filtered and sorted by the
+-- caller): the cursor's position is an index into items. Returns the page and its
+-- _links (nil on the last page).
+function _M.slice(items, args, default, max, path, keep)
+  local limit, from = _M.window(args, default, max)
+  local page = {}
+  for i = from, math.min(#items, from + limit - 1) do page[#page + 1] = items[i] end
+  local next_position = from + limit <= #items and from + limit or nil
+  return page, _M.links(path, limit, next_position, args, keep)
+end
+
 -- _links for a page: present only when there is a next page.
 function _M.links(path, limit, next_position, args, keep)
   if not next_position then return nil end

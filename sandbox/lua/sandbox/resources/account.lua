@@ -1,8 +1,11 @@
--- /account/summary: the account owner's details (definition Customer).
+-- /account/summary, its physical address and /account/user/privileges (definitions
+-- Customer, CustomerPut, AccountPhysicalAddress, UserPrivilegesResource).
 --   a:<account>:summary  -> Customer JSON (physical_address kept inside)
 local store = require "sandbox.store"
 local http = require "sandbox.http"
 local util = require "sandbox.util"
+local check = require "sandbox.check"
+local account_emails = require "sandbox.resources.account_emails"
 
 local d = store.d
 
@@ -36,7 +39,17 @@ function _M.ensure(account)
       country_code = "US",
     },
   }
-  d.add(key, http.encode(summary))
+  if d.add(key, http.encode(summary)) then
+    -- The owner's contact email is a confirmed account email from the start, so a
+    -- campaign can use it as from_email right away.
+    account_emails.seed(account, summary.contact_email)
+  end
+end
+
+-- The summary of an account (created on first use).
+function _M.summary(account)
+  _M.ensure(account)
+  return d.get_json(summary_key(account))
 end
 
 -- Fields CustomerPut lets a client change, with their maximum lengths.
@@ -93,9 +106,78 @@ local function put_summary(req)
   return 200, render(summary, {})
 end
 
-_M.routes = {
-  { "GET", "/account/summary", get_summary },
-  { "PUT", "/account/summary", put_summary },
+---------------------------------------------------------------------------------------
+-- Physical address (kept in the summary; every account starts with one).
+
+local v = check.new(ERR)
+
+local US_CA = { US = true, CA = true }
+
+-- AccountPhysicalAddress from a body: address_line1, city and country_code required;
+-- US and CA addresses need state_code, others may give state_name.
+local function address_input(body)
+  local a = {
+    address_line1 = v:string(body, "address_line1", { required = true, min = 1, max = 80 }),
+    address_line2 = v:string(body, "address_line2", { min = 1, max = 80 }),
+    address_line3 = v:string(body, "address_line3", { min = 1, max = 80 }),
+    city = v:string(body, "city", { required = true, max = 50 }),
+    state_code = v:string(body, "state_code", { max = 2 }),
+    state_name = v:string(body, "state_name", { max = 50 }),
+    postal_code = v:string(body, "postal_code", { max = 25 }),
+    country_code = v:string(body, "country_code", { required = true }),
+  }
+  if not a.country_code:match("^%u%u$") then v:fail("country_code must be an ISO 3166 two-letter code") end
+  if US_CA[a.country_code] then
+    if not a.state_code or not a.state_code:match("^%u%u$") then
+      v:fail("state_code is required (two letters) when country_code is " .. a.country_code)
+    end
+    if a.state_name then v:fail("state_name must be left out when country_code is " .. a.country_code) end
+  end
+  return a
+end
+
+local function get_address()
+  return function(req)
+    local summary = _M.summary(req.account)
+    if not summary.physical_address then
+      http.fail(404, "account.api.not.found", "The account has no physical address")
+    end
+    return 200, summary.physical_address
+  end
+end
+
+-- POST and PUT both set the whole address (POST answers 201).
+local function set_address(status)
+  return function(req)
+    local address = address_input(req:json())
+    local summary = _M.summary(req.account)
+    summary.physical_address = address
+    d.set_json(summary_key(req.account), summary)
+    return status, address
+  end
+end
+
+-- The privileges of the sandbox user: an account owner's (static).
+local PRIVILEGES = {
+  "account:read", "account:update", "account:billing", "contacts:read", "contacts:write",
+  "contacts:lists:write", "contacts:export", "campaign:read", "campaign:create", "campaign:send",
+  "campaign:delete", "campaign:metrics", "reporting:read", "ui:library:read", "ui:library:write",
+  "events:read", "events:write", "social:read", "social:write", "automation:read", "automation:write",
+}
+
+local function privileges()
+  local out = {}
+  for i, name in ipairs(PRIVILEGES) do out[i] = { privilege_id = i, privilege_name = name } end
+  return 200, out
+end
+
+_M.handlers = {
+  get_summary = get_summary,
+  put_summary = put_summary,
+  get_address = get_address(),
+  post_address = set_address(201),
+  put_address = set_address(200),
+  privileges = privileges,
 }
 
 return _M

@@ -10,7 +10,10 @@ local store = require "sandbox.store"
 local http = require "sandbox.http"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
+local check = require "sandbox.check"
 local lists = require "sandbox.resources.lists"
+local tags = require "sandbox.resources.tags"
+local custom_fields = require "sandbox.resources.custom_fields"
 
 local d = store.d
 
@@ -255,6 +258,23 @@ local function live_memberships(account, c)
   return out
 end
 
+-- Deleted tags and custom fields linger in contact records but are never shown.
+local function live_taggings(account, c)
+  local out = {}
+  for _, id in ipairs(c.taggings or {}) do
+    if tags.collection:has(account, id) then out[#out + 1] = id end
+  end
+  return out
+end
+
+local function live_custom_fields(account, c)
+  local out = {}
+  for _, cf in ipairs(c.custom_fields or {}) do
+    if custom_fields.collection:has(account, cf.custom_field_id) then out[#out + 1] = cf end
+  end
+  return out
+end
+
 -- ContactResource with the sub-resources named in include (a set).
 local function render(account, c, include)
   local out = {
@@ -281,7 +301,13 @@ local function render(account, c, include)
   end
   for name in pairs(include) do
     local value = c[name]
-    if name == "list_memberships" then value = live_memberships(account, c) end
+    if name == "list_memberships" then
+      value = live_memberships(account, c)
+    elseif name == "taggings" then
+      value = live_taggings(account, c)
+    elseif name == "custom_fields" then
+      value = live_custom_fields(account, c)
+    end
     out[name] = http.array(value)
   end
   return out
@@ -303,6 +329,7 @@ end
 local function count_memberships(account, c, delta)
   if c.deleted_at then return end
   lists.adjust_members(account, c.list_memberships, delta, status_of(c) == "active")
+  tags.adjust(account, c.taggings, delta)
 end
 
 local function email_index(c)
@@ -366,19 +393,23 @@ local function put_contact(req)
   return 200, render(req.account, c, ALL_SUBRESOURCES)
 end
 
-local function delete_contact(req)
-  local c = find(req)
-  count_memberships(req.account, c, -1)
+-- Marks a (non-deleted) contact deleted: DELETE and the contact_delete activity.
+function _M.mark_deleted(account, c)
+  count_memberships(account, c, -1)
   local now = util.now_iso()
   c.deleted_at, c.updated_at = util.today(), now
   if c.email_address then
-    contacts:release(req.account, "email", email_index(c), c.contact_id)
+    contacts:release(account, "email", email_index(c), c.contact_id)
     c.email_address.permission_to_send = "unsubscribed"
     c.email_address.opt_out_source, c.email_address.opt_out_date = "Account", now
     c.email_address.updated_at = now
   end
-  contacts:update(req.account, c)
-  d.incr(deleted_key(req.account), 1, 0)
+  contacts:update(account, c)
+  d.incr(deleted_key(account), 1, 0)
+end
+
+local function delete_contact(req)
+  _M.mark_deleted(req.account, find(req))
   return 204
 end
 
@@ -420,7 +451,7 @@ local function get_contacts(req)
   local include = include_arg(args)
   local statuses = status_arg(args)
   local email = args.email ~= nil and tostring(args.email):lower() or nil
-  local tags = set_arg(args, "tags", 50)
+  local tag_set = set_arg(args, "tags", 50)
   local in_lists = set_arg(args, "lists", 25)
   if in_lists then
     -- A deleted list's id may linger in contacts' records: it must match nothing.
@@ -434,12 +465,12 @@ local function get_contacts(req)
   end
   local include_count = args.include_count == true or args.include_count == "true"
 
-  local filtered = email or tags or in_lists or args.status ~= nil
+  local filtered = email or tag_set or in_lists or args.status ~= nil
   local function match(c)
     if statuses and not statuses[status_of(c)] then return false end
     if email and email_index(c) ~= email then return false end
     if in_lists and not any_in(c.list_memberships, in_lists) then return false end
-    if tags and not any_in(c.taggings, tags) then return false end
+    if tag_set and not any_in(c.taggings, tag_set) then return false end
     return true
   end
 
@@ -475,12 +506,480 @@ local function get_contacts(req)
   return 200, body
 end
 
-_M.routes = {
-  { "GET", "/contacts", get_contacts },
-  { "POST", "/contacts", create_contact },
-  { "GET", "/contacts/{contact_id}", get_contact },
-  { "PUT", "/contacts/{contact_id}", put_contact },
-  { "DELETE", "/contacts/{contact_id}", delete_contact },
+---------------------------------------------------------------------------------------
+-- Helpers for the bulk activities (sandbox/bulk.lua): they keep the email index and
+-- the list and tag counters right, like the handlers above.
+
+_M.status_of = status_of
+_M.email_index = email_index
+
+-- The non-deleted contact whose email address is `email` (any case), or nil.
+function _M.by_email(account, email)
+  local id = contacts:lookup(account, "email", email:lower())
+  return id and contacts:get(account, id)
+end
+
+-- Changes a stored contact through mutate(c) (which must not change its email
+-- address), keeping the counters, and writes it back.
+function _M.modify(account, c, mutate)
+  count_memberships(account, c, -1)
+  mutate(c)
+  count_memberships(account, c, 1)
+  contacts:update(account, c)
+end
+
+local function append_unique(array, items, max)
+  local have = {}
+  for _, v in ipairs(array) do have[v] = true end
+  local added = 0
+  for _, v in ipairs(items) do
+    if not have[v] and (not max or #array < max) then
+      array[#array + 1] = v
+      have[v] = true
+      added = added + 1
+    end
+  end
+  return added
+end
+_M.append_unique = append_unique
+
+-- Columns of a contact import (CSV header or JSON import_data property) besides
+-- email, sms_number, sms_consent_date and cf:<custom field name>.
+local IMPORT_TEXT = { first_name = 50, last_name = 50, job_title = 50, company_name = 50 }
+local PHONE_COLUMNS = { phone = "other", home_phone = "home", work_phone = "work",
+                        mobile_phone = "mobile", other_phone = "other" }
+local ADDRESS_KINDS_BY_PREFIX = { [""] = "home", home_ = "home", work_ = "work", other_ = "other" }
+local ADDRESS_PARTS = { street = 255, street2 = 255, city = 50, state = 50, zip = 50, country = 50 }
+
+local IMPORT_COLUMNS = { email = true, sms_number = true, sms_consent_date = true,
+                         birthday_month = true, birthday_day = true, anniversary = true }
+for name in pairs(IMPORT_TEXT) do IMPORT_COLUMNS[name] = true end
+for name in pairs(PHONE_COLUMNS) do IMPORT_COLUMNS[name] = true end
+-- { kind, { { column, part, max } ... } } per address prefix, made once.
+local ADDRESS_COLUMNS = {}
+for prefix, kind in pairs(ADDRESS_KINDS_BY_PREFIX) do
+  local columns = {}
+  for part, max in pairs(ADDRESS_PARTS) do
+    IMPORT_COLUMNS[prefix .. part] = true
+    columns[#columns + 1] = { prefix .. part, part, max }
+  end
+  ADDRESS_COLUMNS[#ADDRESS_COLUMNS + 1] = { kind, columns }
+end
+IMPORT_COLUMNS["home country"] = true   -- spelled so in JsonImportContact
+_M.IMPORT_COLUMNS = IMPORT_COLUMNS
+
+local function cell(row, name)
+  local v = row[name]
+  if v == nil or v == http.null then return nil end
+  if type(v) ~= "string" and type(v) ~= "number" then return nil end
+  v = util.trim(tostring(v))
+  if v == "" then return nil end
+  return v
+end
+
+local function small_int(v, lo, hi)
+  local n = tonumber(v)
+  return n and n == math.floor(n) and n >= lo and n <= hi and n or nil
+end
+
+-- Reads and checks one import row. Returns the parsed fields, or nil, message,
+-- correctable (invalid email, birthday or anniversary, no email nor SMS number:
+-- correctable_count; anything else: error_count).
+local function import_fields(account, row, ctx)
+  local f = { email = cell(row, "email"), sms = cell(row, "sms_number") }
+  if not f.email and not f.sms then return nil, "has neither an email nor an sms_number", true end
+  if f.email and (#f.email > 80 or not check.is_email(f.email)) then
+    return nil, "invalid email address '" .. f.email .. "'", true
+  end
+  if f.sms then
+    local digits = f.sms:gsub("[%s%-%(%)%.]", "")
+    if not digits:match("^%d%d%d%d%d%d%d+$") or #digits > 15 then
+      return nil, "invalid sms_number '" .. f.sms .. "'", true
+    end
+    f.sms = digits
+  end
+  for name, max in pairs(IMPORT_TEXT) do
+    local v = cell(row, name)
+    if v and #v > max then return nil, name .. " is longer than " .. max .. " characters", false end
+    f[name] = v
+  end
+  local bm, bd = cell(row, "birthday_month"), cell(row, "birthday_day")
+  if bm or bd then
+    f.birthday_month, f.birthday_day = small_int(bm, 1, 12), small_int(bd, 1, 31)
+    if not f.birthday_month or not f.birthday_day then
+      return nil, "invalid birthday (birthday_month '" .. tostring(bm) .. "', birthday_day '"
+        .. tostring(bd) .. "')", true
+    end
+  end
+  f.anniversary = cell(row, "anniversary")
+  if f.anniversary and not custom_fields.valid_date(f.anniversary) then
+    return nil, "invalid anniversary '" .. f.anniversary .. "'", true
+  end
+  f.sms_consent_date = cell(row, "sms_consent_date")
+  f.phones = {}
+  for column, kind in pairs(PHONE_COLUMNS) do
+    local v = cell(row, column)
+    if v then
+      if #v > 25 then return nil, column .. " is longer than 25 characters", false end
+      f.phones[#f.phones + 1] = { kind = kind, phone_number = v }
+    end
+  end
+  f.addresses = {}
+  for _, by_kind in ipairs(ADDRESS_COLUMNS) do
+    local a
+    for _, col in ipairs(by_kind[2]) do
+      local column = col[1]
+      local v = row[column] ~= nil and cell(row, column)
+        or (column == "home_country" and cell(row, "home country")) or nil
+      if v then
+        if #v > col[3] then return nil, column .. " is longer than " .. col[3] .. " characters", false end
+        a = a or { kind = by_kind[1] }
+        a[col[2]] = v
+      end
+    end
+    if a then f.addresses[#f.addresses + 1] = a end
+  end
+  f.custom_fields = {}
+  for column, value in pairs(row) do
+    if type(column) == "string" and column:sub(1, 3) == "cf:" then
+      local v = cell(row, column)
+      if v then
+        local name = column:sub(4)
+        local field = ctx.cf[name:lower()]
+        if field == nil then
+          field = custom_fields.by_name(account, name) or false
+          ctx.cf[name:lower()] = field
+        end
+        if not field then return nil, "custom field '" .. name .. "' does not exist", false end
+        local problem = custom_fields.value_problem(field, v)
+        if problem then return nil, problem, false end
+        f.custom_fields[#f.custom_fields + 1] = { custom_field_id = field.custom_field_id, value = v }
+      end
+    elseif type(value) ~= "nil" and ctx.strict_columns and not IMPORT_COLUMNS[column] then
+      return nil, "unknown column '" .. tostring(column) .. "'", false
+    end
+  end
+  if #f.custom_fields > 25 then return nil, "more than 25 custom fields", false end
+  return f
+end
+
+local function set_phone(c, p, now)
+  for _, have in ipairs(c.phone_numbers) do
+    if have.kind == p.kind then
+      have.phone_number, have.updated_at, have.update_source = p.phone_number, now, "Account"
+      return
+    end
+  end
+  if #c.phone_numbers < 3 then
+    c.phone_numbers[#c.phone_numbers + 1] = stamp({ kind = p.kind, phone_number = p.phone_number },
+      "phone_number_id", now, "Account")
+  end
+end
+
+local function set_address(c, a, now)
+  local street = a.street
+  if a.street2 then street = street and (street .. " " .. a.street2) or a.street2 end
+  local target
+  for _, have in ipairs(c.street_addresses) do
+    if have.kind == a.kind then target = have end
+  end
+  if not target then
+    if #c.street_addresses >= 3 then return end
+    target = { street_address_id = util.uuid(), kind = a.kind, created_at = now }
+    c.street_addresses[#c.street_addresses + 1] = target
+  end
+  target.street = street or target.street
+  target.city, target.state = a.city or target.city, a.state or target.state
+  target.postal_code, target.country = a.zip or target.postal_code, a.country or target.country
+  target.updated_at = now
+end
+
+local function set_custom_field(c, cf)
+  for _, have in ipairs(c.custom_fields) do
+    if have.custom_field_id == cf.custom_field_id then
+      have.value = cf.value
+      return
+    end
+  end
+  c.custom_fields[#c.custom_fields + 1] = cf
+end
+
+local function new_contact(now, src)
+  return { contact_id = util.uuid(), create_source = src, update_source = src,
+           created_at = now, updated_at = now, custom_fields = {}, phone_numbers = {},
+           street_addresses = {}, notes = {}, list_memberships = {}, taggings = {} }
+end
+
+local function new_sms_channel(digits, permission, consent_date, src, now)
+  return { sms_channel_id = util.uuid(), sms_address = digits, full_sms_address = digits,
+           create_source = src, update_source = src,
+           sms_channel_consents = { { sms_consent_permission = permission or "not_set",
+                                      consent_type = "promotional_sms",
+                                      opt_in_date = consent_date or now } } }
+end
+
+-- Creates or updates (by email) the contact of one import row and adds it to
+-- ctx.list_ids. ctx: { list_ids, cf = {} (a cache), sms_permission, strict_columns }.
+-- Returns "created" or "updated" and whether the contact, unsubscribed, could not be
+-- added to the lists; or nil, message, correctable.
+function _M.import(account, row, ctx)
+  local f, message, correctable = import_fields(account, row, ctx)
+  if not f then return nil, message, correctable end
+  local now = util.now_iso()
+  local c = f.email and _M.by_email(account, f.email)
+  local created = c == nil
+  if created then
+    c = new_contact(now, "Account")
+    if f.email then
+      c.email_address = { address = f.email, permission_to_send = "implicit", created_at = now,
+                          updated_at = now, opt_in_source = "Account", confirm_status = "off" }
+    end
+  else
+    count_memberships(account, c, -1)
+    c.update_source, c.updated_at = "Account", now
+  end
+  for name in pairs(IMPORT_TEXT) do
+    if f[name] then c[name] = f[name] end
+  end
+  if f.birthday_month then c.birthday_month, c.birthday_day = f.birthday_month, f.birthday_day end
+  if f.anniversary then c.anniversary = f.anniversary end
+  for _, p in ipairs(f.phones) do set_phone(c, p, now) end
+  for _, a in ipairs(f.addresses) do set_address(c, a, now) end
+  for _, cf in ipairs(f.custom_fields) do set_custom_field(c, cf) end
+  if f.sms and not c.sms_channel then
+    c.sms_channel = new_sms_channel(f.sms, ctx.sms_permission, f.sms_consent_date, "Account", now)
+  end
+  local cannot_add = not created and status_of(c) == "unsubscribed"
+  if not cannot_add then append_unique(c.list_memberships, ctx.list_ids, 50) end
+  if created then
+    if f.email then
+      local ok = contacts:claim(account, "email", f.email:lower(), c.contact_id)
+      if not ok then return nil, "email address '" .. f.email .. "' is already being imported", false end
+    end
+    contacts:insert(account, c)
+  else
+    contacts:update(account, c)
+  end
+  count_memberships(account, c, 1)
+  return created and "created" or "updated", cannot_add
+end
+
+---------------------------------------------------------------------------------------
+-- GET /contacts/counts, GET /contacts/contact_id_xrefs.
+
+local v = check.new(ERR)
+local NEW_SUBSCRIBER_SECONDS = 30 * 86400
+
+-- Counts by consent state of the non-deleted contacts. Scans the raw records (no JSON
+-- decoding unless include=new_subscriber): 50,000 contacts take some 30 ms.
+local function counts(req)
+  local include = v:query_csv(req.args, "include", { set = { new_subscriber = true } })
+  local new_subscriber = include ~= nil and #include > 0
+  local out = { total = 0, explicit = 0, implicit = 0, pending = 0, unsubscribed = 0 }
+  if new_subscriber then out.new_subscriber = 0 end
+  local since = ngx.time() - NEW_SUBSCRIBER_SECONDS
+  local sfind = string.find
+  for seq = 1, contacts:last_seq(req.account) do
+    local raw = d.get(contacts:k(req.account, seq))
+    if raw and not sfind(raw, '"deleted_at":', 1, true) then
+      out.total = out.total + 1
+      local p = raw:match('"permission_to_send":"([%w_]+)"')
+      if p == "explicit" or p == "implicit" or p == "unsubscribed" then
+        out[p] = out[p] + 1
+      elseif p == "pending_confirmation" then
+        out.pending = out.pending + 1
+      end
+      if new_subscriber and (p == "explicit" or p == "implicit") then
+        local c = http.decode(raw)
+        if c and (util.parse_iso(c.created_at) or 0) >= since then
+          out.new_subscriber = out.new_subscriber + 1
+        end
+      end
+    end
+  end
+  return 200, out
+end
+
+local function xrefs(req)
+  return 200, lists.xrefs(contacts, req.account, req.args, "contact_id")
+end
+
+---------------------------------------------------------------------------------------
+-- POST /contacts/sign_up_form (ContactCreateOrUpdateInput): create or update by email
+-- (or SMS number); a partial update that appends lists and custom fields. The contact
+-- gave explicit permission, so the address is (re)subscribed.
+
+local su = check.new(ERR)
+
+local function sign_up_sms(body, now)
+  local s = su:object(body, "sms_channel")
+  if not s then return nil end
+  local address = su:string(s, "sms_address", { required = true, max = 16, label = "sms_channel.sms_address" })
+  su:string(s, "dial_code", { required = true, max = 4, label = "sms_channel.dial_code" })
+  su:string(s, "country_code", { required = true, max = 2, label = "sms_channel.country_code" })
+  local consents = su:array(s, "sms_channel_consents", { required = true, item = "object", max = 10,
+                                                         label = "sms_channel.sms_channel_consents" })
+  local digits = address:gsub("[%s%-%(%)%.]", "")
+  if not digits:match("^%d+$") then su:fail("sms_channel.sms_address must be a phone number") end
+  local channel = new_sms_channel(digits, nil, nil, "Contact", now)
+  channel.sms_channel_consents = {}
+  for i, item in ipairs(consents) do
+    local where = "sms_channel.sms_channel_consents[" .. (i - 1) .. "]"
+    channel.sms_channel_consents[i] = {
+      sms_consent_permission = su:string(item, "sms_consent_permission",
+        { required = true, label = where .. ".sms_consent_permission" }),
+      consent_type = su:string(item, "consent_type", { required = true, label = where .. ".consent_type" }),
+      opt_in_date = now,
+    }
+  end
+  return channel
+end
+
+local function sign_up_form(req)
+  local account, body = req.account, req:json()
+  local now = util.now_iso()
+  local email = su:string(body, "email_address", { max = 80, email = true })
+  local list_ids = su:array(body, "list_memberships", { required = true, min = 1, max = 50, item = "uuid",
+                                                        unique = true })
+  for _, id in ipairs(list_ids) do
+    if not lists.exists(account, id) then http.fail(404, NOT_FOUND, "Contact list " .. id .. " not found") end
+  end
+  local sms = sign_up_sms(body, now)
+  if not email and not sms then su:fail("email_address or sms_channel is required") end
+  local fields = {}
+  for name, max in pairs(IMPORT_TEXT) do fields[name] = su:string(body, name, { max = max }) end
+  local phone = su:string(body, "phone_number", { max = 25 })
+  local bm = su:integer(body, "birthday_month", { min = 1, max = 12 })
+  local bd = su:integer(body, "birthday_day", { min = 1, max = 31 })
+  if (bm == nil) ~= (bd == nil) then su:fail("birthday_month and birthday_day must be given together") end
+  local anniversary = su:string(body, "anniversary", { max = 10 })
+  if anniversary and not custom_fields.valid_date(anniversary) then
+    su:fail("anniversary must be a date such as MM/DD/YYYY or YYYY-MM-DD")
+  end
+  local address = su:object(body, "street_address")
+  if address then
+    local kind = su:enum(address, "kind", ADDRESS_KINDS, { required = true, label = "street_address.kind" })
+    address = { kind = kind, street = su:string(address, "street", { max = 255, label = "street_address.street" }),
+                city = su:string(address, "city", { max = 50, label = "street_address.city" }),
+                state = su:string(address, "state", { max = 50, label = "street_address.state" }),
+                zip = su:string(address, "postal_code", { max = 50, label = "street_address.postal_code" }),
+                country = su:string(address, "country", { max = 50, label = "street_address.country" }) }
+  end
+  local cfs = {}
+  for i, item in ipairs(su:array(body, "custom_fields", { max = 50, item = "object" }) or {}) do
+    local where = "custom_fields[" .. (i - 1) .. "]"
+    local id = su:string(item, "custom_field_id", { required = true, label = where .. ".custom_field_id" })
+    local field = custom_fields.get(account, id)
+    if not field then su:fail(where .. ".custom_field_id " .. id .. " does not exist") end
+    local value = su:string(item, "value", { max = 255, label = where .. ".value" })
+    local problem = custom_fields.value_problem(field, value)
+    if problem then su:fail(where .. ": " .. problem) end
+    cfs[#cfs + 1] = { custom_field_id = id, value = value }
+  end
+
+  local c = email and _M.by_email(account, email)
+  local created = c == nil
+  if created then
+    c = new_contact(now, "Contact")
+  else
+    count_memberships(account, c, -1)
+    c.update_source, c.updated_at = "Contact", now
+  end
+  if email then
+    local e = c.email_address or { address = email, created_at = now }
+    e.address, e.updated_at = email, now
+    if e.permission_to_send ~= "explicit" then
+      e.permission_to_send, e.opt_in_source, e.opt_in_date = "explicit", "Contact", now
+      e.opt_out_source, e.opt_out_date, e.opt_out_reason = nil, nil, nil
+    end
+    e.confirm_status = e.confirm_status or "off"
+    c.email_address = e
+  end
+  for name in pairs(IMPORT_TEXT) do
+    if fields[name] then c[name] = fields[name] end
+  end
+  if bm then c.birthday_month, c.birthday_day = bm, bd end
+  if anniversary then c.anniversary = anniversary end
+  if phone then set_phone(c, { kind = "other", phone_number = phone }, now) end
+  if address then set_address(c, address, now) end
+  for _, cf in ipairs(cfs) do set_custom_field(c, cf) end
+  if sms then c.sms_channel = sms end
+  append_unique(c.list_memberships, list_ids, 50)
+  if created then
+    claim_email(account, c)
+    contacts:insert(account, c)
+  else
+    contacts:update(account, c)
+  end
+  count_memberships(account, c, 1)
+  return created and 201 or 200, { contact_id = c.contact_id, action = created and "created" or "updated" }
+end
+
+---------------------------------------------------------------------------------------
+-- PUT /contacts/resubscribe/{contact_id}: sends (once) the confirmation email to an
+-- unsubscribed contact and adds it to list_ids; until the contact confirms, which never
+-- happens in the sandbox, its permission is pending_confirmation.
+local function resubscribe(req)
+  local c = find(req)
+  local list_ids = su:array(req:json(), "list_ids", { required = true, min = 1, max = 50, item = "uuid",
+                                                     unique = true })
+  for _, id in ipairs(list_ids) do
+    if not lists.exists(req.account, id) then http.fail(404, NOT_FOUND, "Contact list " .. id .. " not found") end
+  end
+  if not c.email_address then
+    http.fail(400, ERR, "Contact " .. c.contact_id .. " has no email address")
+  end
+  if c.resubscribe_sent_at then
+    http.fail(409, CONFLICT, "A resubscribe email was already sent to contact " .. c.contact_id)
+  end
+  if c.email_address.permission_to_send ~= "unsubscribed" then
+    http.fail(409, CONFLICT, "Contact " .. c.contact_id .. " is not unsubscribed")
+  end
+  _M.modify(req.account, c, function(x)
+    local now = util.now_iso()
+    x.resubscribe_sent_at, x.updated_at, x.update_source = now, now, "Account"
+    x.email_address.permission_to_send, x.email_address.confirm_status = "pending_confirmation", "pending"
+    x.email_address.updated_at = now
+    append_unique(x.list_memberships, list_ids, 50)
+  end)
+  return 200
+end
+
+---------------------------------------------------------------------------------------
+-- GET /contacts/sms_engagement_history/{contact_id}: one entry per SMS consent.
+local function sms_history(req)
+  local c = find(req, true)
+  local out = {}
+  local channel = c.sms_channel
+  for i, consent in ipairs(channel and channel.sms_channel_consents or {}) do
+    local opted_out = consent.sms_consent_permission == "unsubscribed"
+    local at = consent.opt_in_date or c.created_at
+    out[i] = {
+      contact_id = c.contact_id,
+      sms_channel_id = channel.sms_channel_id,
+      sms_channel_history_id = util.derived_uuid(c.contact_id, "sms", tostring(i)),
+      insert_time = at,
+      history_details = {
+        state = opted_out and "O" or "E",
+        source = channel.create_source == "Contact" and "C" or "A",
+        consent_type = consent.consent_type,
+        consent_action_time = at,
+        consent_action_type = opted_out and "opt_out" or "opt_in",
+        consent_medium_type = channel.create_source == "Contact" and "LF" or "FI",
+        source_consent_timestamp = at,
+        source_sms_number = channel.sms_address,
+      },
+    }
+  end
+  if #out == 0 then return 200, "[]", nil, "application/json" end   -- a bare empty array
+  return 200, out
+end
+
+-- Routes are in sandbox/router.lua.
+_M.handlers = {
+  list = get_contacts, create = create_contact, get = get_contact, put = put_contact,
+  delete = delete_contact, counts = counts, xrefs = xrefs, sign_up_form = sign_up_form,
+  resubscribe = resubscribe, sms_history = sms_history,
 }
 
 return _M

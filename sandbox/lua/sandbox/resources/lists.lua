@@ -9,6 +9,7 @@ local http = require "sandbox.http"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local activity = require "sandbox.activity"
+local check = require "sandbox.check"
 
 local d = store.d
 
@@ -27,7 +28,7 @@ local function members_key(account, list_id, which)
 end
 
 function _M.exists(account, list_id)
-  return type(list_id) == "string" and lists:get(account, list_id) ~= nil
+  return lists:has(account, list_id)
 end
 
 -- Adds delta to the counters of each list in list_ids; active says whether the
@@ -171,21 +172,46 @@ end
 
 -- Removes the list and its counters. Contacts keep the stale id in their record, but
 -- it is never shown nor matched again (list ids are never reused).
+function _M.remove(account, list)
+  lists:remove(account, list)
+  lists:release(account, "name", name_key(list.name), list.list_id)
+  d.delete(members_key(account, list.list_id, "all"))
+  d.delete(members_key(account, list.list_id, "active"))
+end
+
 local function delete_list(req)
-  local list = find(req)
-  lists:remove(req.account, list)
-  lists:release(req.account, "name", name_key(list.name), list.list_id)
-  d.delete(members_key(req.account, list.list_id, "all"))
-  d.delete(members_key(req.account, list.list_id, "active"))
+  _M.remove(req.account, find(req))
   return 202, activity.completed(req.account, "list_delete")
 end
 
-_M.routes = {
-  { "GET", "/contact_lists", get_lists },
-  { "POST", "/contact_lists", create_list },
-  { "GET", "/contact_lists/{list_id}", get_list },
-  { "PUT", "/contact_lists/{list_id}", put_list },
-  { "DELETE", "/contact_lists/{list_id}", delete_list },
+-- V2 -> V3 ids. The sandbox's V2 id of a list is its creation sequence number in the
+-- account (1, 2, 3 ...): deterministic, and unknown or deleted ids are left out.
+local xref_check = check.new(ERR)
+
+function _M.xrefs(collection_, account, args, id_field)
+  local ids = xref_check:query_csv(args, "sequence_ids", { required = true, max = 500, item = "digits" })
+  table.sort(ids, function(a, b) return tonumber(a) < tonumber(b) end)
+  local out = {}
+  for _, sequence_id in ipairs(ids) do
+    local record = collection_:at(account, tonumber(sequence_id))
+    if record and not record.deleted_at then
+      out[#out + 1] = { sequence_id = sequence_id, [id_field] = record[id_field] }
+    end
+  end
+  return { xrefs = http.array(out) }
+end
+
+local function list_xrefs(req)
+  return 200, _M.xrefs(lists, req.account, req.args, "list_id")
+end
+
+_M.handlers = {
+  list = get_lists,
+  create = create_list,
+  get = get_list,
+  put = put_list,
+  delete = delete_list,
+  xrefs = list_xrefs,
 }
 
 return _M

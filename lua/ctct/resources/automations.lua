@@ -1,0 +1,27 @@
+--- client.automations: automation workflows (thin).
+local base = require "ctct.resources.base"
+
+local Automations = base.define {
+  name = "automations",
+  methods = {
+    list = { op = "listAutomations" },
+    get = { op = "retrieveAutomationCampaignUsingGet", args = { "automation_flow_id" } },
+    create = { op = "createAutomationCampaignUsingPost", body = true },
+    update = { op = "updateAutomationCampaignUsingPut", args = { "automation_flow_id" }, body = true },
+  },
+}
+
+Automations.DOCS = {
+  list = "The automation workflows (flow_summaries).",
+  get = "One workflow.",
+  create = "Create a workflow.",
+  update = "Replace a workflow.",
+}
+
+--- A short example, shown in docs/API.md and run against the sandbox by the specs.
+Automations.EXAMPLE = [==[
+local flows = assert(client.automations:list())
+print(require("cjson").encode(flows))
+]==]
+
+return Automations

@@ -1,0 +1,103 @@
+--- ctct.resources.base: how resource objects (client.contacts, client.lists, ...)
+-- are made from declarations.
+--
+--   local Lists = base.define {
+--     name = "lists",
+--     collection = { op = "getLists", items = "lists" },     -- :each{} :list{} :all{}
+--     methods = {
+--       get = { op = "getList", args = { "list_id" } },       -- lists:get(list_id[, opts])
+--       create = { op = "createList", body = true },          -- lists:create(body[, opts])
+--       update = { op = "putList", args = { "list_id" }, body = true },
+--       delete = { op = "deleteListActivity", args = { "list_id" }, activity = true },
+--     },
+--     iterators = {                                         -- reports:opens(id[, opts]) -> iterator
+--       opens = { op = "getOpens", args = { "campaign_activity_id" }, items = "tracking_activities" },
+--     },
+--   }
+--
+-- A declared method takes its path arguments in order, then the body if it has
+-- one, then an optional table of further parameters (query options), and calls
+-- client:call: so every argument is checked against the spec, and failures
+-- come back as nil, err. `activity = true` wraps the answer in an Activity
+-- (:status(), :wait{}). Hand-written methods sit next to the declared ones.
+local paginate = require "ctct.paginate"
+local Activity = require "ctct.activity"
+
+local M = {}
+
+local DEFAULT_MAX = 10000
+
+local function merge(into, opts, what)
+  if opts == nil then return into end
+  if type(opts) ~= "table" then error("ctct: bad argument 'options' to " .. what .. ": expected a table", 4) end
+  for k, v in pairs(opts) do
+    if into[k] ~= nil then error("ctct: " .. what .. ": '" .. k .. "' is given twice", 4) end
+    into[k] = v
+  end
+  return into
+end
+
+--- Call operation `m` with positional arguments (see the header).
+function M.invoke(self, name, m, ...)
+  local params = {}
+  local n = #(m.args or {})
+  for i, arg in ipairs(m.args or {}) do params[arg] = (select(i, ...)) end
+  local next_arg = n + 1
+  if m.body then
+    params.body = (select(next_arg, ...))
+    next_arg = next_arg + 1
+  end
+  merge(params, (select(next_arg, ...)), self.NAME .. ":" .. name)
+  local data, res = self.client:call(m.op, params)
+  if data and m.activity and type(data) == "table" then return Activity.new(self.client, data), res end
+  return data, res
+end
+
+--- Iterator over every item of a collection operation, page after page.
+-- opts: the operation's parameters; raises the ctct.Error if a page fails.
+function M.each(client, op, items, opts)
+  local params = merge({}, opts, op)
+  return paginate.items(paginate.pages_from(client, function() return client:call(op, params) end), items, op)
+end
+
+--- All items (at most opts.max, default 10,000) and whether more were left.
+function M.all(client, op, items, opts)
+  local params = merge({}, opts, op)
+  local max = params.max or DEFAULT_MAX
+  params.max = nil
+  local ok, list, more = pcall(paginate.collect, M.each(client, op, items, params), max)
+  if not ok then return nil, list end
+  return list, more
+end
+
+function M.define(decl)
+  local R = { NAME = decl.name, DECL = decl }
+  R.__index = R
+  R.__tostring = function() return "ctct." .. decl.name end
+
+  function R.new(client) return setmetatable({ client = client }, R) end
+
+  local c = decl.collection
+  if c then
+    --- One page (the decoded answer), with the operation's parameters.
+    function R:list(opts) return self.client:call(c.op, merge({}, opts, decl.name .. ":list")) end
+    --- Every item, one at a time: for item in client.<resource>:each{...} do ... end
+    function R:each(opts) return M.each(self.client, c.op, c.items, opts) end
+    --- All items (opts.max, default 10,000), and whether more were left.
+    function R:all(opts) return M.all(self.client, c.op, c.items, opts) end
+  end
+  for name, m in pairs(decl.methods or {}) do
+    R[name] = function(self, ...) return M.invoke(self, name, m, ...) end
+  end
+  for name, it in pairs(decl.iterators or {}) do
+    R[name] = function(self, ...)
+      local params = {}
+      for i, arg in ipairs(it.args or {}) do params[arg] = (select(i, ...)) end
+      merge(params, (select(#(it.args or {}) + 1, ...)), decl.name .. ":" .. name)
+      return M.each(self.client, it.op, it.items, params)
+    end
+  end
+  return R
+end
+
+return M

@@ -1,0 +1,303 @@
+--- tools/gen_docs.lua: writes docs/API.md (the API reference) and
+-- types/ctct.lua (LuaLS annotation stubs, so editors complete ctct code) from
+-- the resource declarations (lua/ctct/resources/*) and the generated
+-- operation table. Fails when a public method has no documentation entry.
+--
+--   lua5.4 tools/gen_docs.lua [API_MD] [STUBS]
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+
+local md_path = arg[1] or "docs/API.md"
+local stub_path = arg[2] or "types/ctct.lua"
+
+local ops_table = require "ctct.api.operations"
+local OPS = ops_table.operations
+local RESOURCES = {
+  "account", "contacts", "lists", "tags", "custom_fields", "segments", "campaigns", "activities", "reports",
+  "events", "automations", "social",
+}
+
+local problems, reported = {}, {}
+
+-- Parameter names of a Lua function (not running), after self.
+local function param_names(fn)
+  local names, i = {}, 1
+  while true do
+    local name = debug.getlocal(fn, i)
+    if not name then break end
+    if name ~= "self" then names[#names + 1] = name end
+    i = i + 1
+  end
+  return names
+end
+
+local LUA_TYPE = { string = "string", integer = "integer", number = "number", boolean = "boolean",
+                   array = "string[]", file = "string" }
+
+local function op_param_type(op, name)
+  for _, p in ipairs(op.params) do
+    if p.name == name then return LUA_TYPE[p.type] or "any" end
+  end
+  return "any"
+end
+
+-- Hand-written methods that wrap an operation without declaring it.
+local WRAPS = {
+  ["contacts:create"] = "createContact", ["contacts:update"] = "putContact",
+  ["contacts:create_or_update"] = "createOrUpdateContact", ["contacts:list"] = "getContacts",
+  ["lists:rename"] = "putList", ["segments:rename"] = "updateSegmentName", ["campaigns:create"] =
+  "createEmailCampaignUsingPOST", ["campaigns:rename"] = "renameEmailCampaignUsingPATCH",
+  ["campaigns:schedule"] = "scheduleEmailCampaignActivityUsingPOST", ["activities:get"] = "getActivity",
+  ["activities:download"] = "getContactsExport", ["activities:import_csv"] = "contactsCSVImport",
+  ["activities:import_contacts"] = "bulkImportContactsJSON",
+}
+
+-- Every public method of a resource: { name, args = {...}, op = op_id?, kind, doc }.
+local function methods_of(name)
+  local R = require("ctct.resources." .. name)
+  local decl, docs = R.DECL, R.DOCS or {}
+  local out, seen = {}, {}
+  local function add(m)
+    seen[m.name] = true
+    m.doc = docs[m.name]
+    local key = name .. ":" .. m.name
+    if not m.doc and not reported[key] then
+      reported[key] = true
+      problems[#problems + 1] = key .. " has no DOCS entry"
+    end
+    out[#out + 1] = m
+  end
+  for mname, m in pairs(decl.methods or {}) do
+    if type(R[mname]) == "function" and R[mname] ~= nil and not seen[mname] then
+      local args = {}
+      for _, a in ipairs(m.args or {}) do args[#args + 1] = { name = a, type = op_param_type(OPS[m.op], a) } end
+      if m.body then args[#args + 1] = { name = "body", type = "table" } end
+      args[#args + 1] = { name = "opts", type = "table", optional = true }
+      add { name = mname, args = args, op = m.op, kind = m.activity and "activity" or "call" }
+    end
+  end
+  for mname, it in pairs(decl.iterators or {}) do
+    local args = {}
+    for _, a in ipairs(it.args or {}) do args[#args + 1] = { name = a, type = op_param_type(OPS[it.op], a) } end
+    args[#args + 1] = { name = "opts", type = "table", optional = true }
+    add { name = mname, args = args, op = it.op, kind = "iterator" }
+  end
+  if decl.collection then
+    for _, mname in ipairs { "list", "each", "all" } do
+      if not seen[mname] then
+        add { name = mname, args = { { name = "opts", type = "table", optional = true } }, op = decl.collection.op,
+              kind = mname == "each" and "iterator" or (mname == "all" and "all" or "call") }
+      end
+    end
+  end
+  -- Hand-written methods (and overrides of declared ones, already seen).
+  for mname, fn in pairs(R) do
+    if type(fn) == "function" and not seen[mname] and mname ~= "new" and not mname:match("^__") then
+      local args = {}
+      for _, a in ipairs(param_names(fn)) do args[#args + 1] = { name = a, type = "any", optional = a == "opts" } end
+      local op = WRAPS[name .. ":" .. mname]
+      add { name = mname, args = args, kind = op and "call" or "custom", op = op }
+    end
+  end
+  table.sort(out, function(a, b) return a.name < b.name end)
+  return out
+end
+
+local RETURNS = {
+  call = { "table|true|nil data", "table response_or_err" },
+  activity = { "ctct.Activity|nil activity", "table response_or_err" },
+  iterator = { "fun(): table items" },
+  all = { "table[]|nil items", "boolean|ctct.Error more_or_err" },
+  custom = { "any", "any" },
+}
+
+local function signature(resource, m)
+  local names = {}
+  for _, a in ipairs(m.args) do names[#names + 1] = a.name end
+  return ("client.%s:%s(%s)"):format(resource, m.name, table.concat(names, ", "))
+end
+
+-- docs/API.md -----------------------------------------------------------------------
+
+local md = {
+  "# ctct API reference",
+  "",
+  "Generated by `tools/gen_docs.lua` from the resource declarations in `lua/ctct/resources/` and the",
+  "operation table (`lua/ctct/api/operations.lua`, spec " .. ops_table.version .. "). Do not edit: run",
+  "`make docs`. Network calls return `result` or `nil, err` (a `ctct.Error`); iterators raise the error.",
+  "",
+  "## The client",
+  "",
+  "| method | what it does |",
+  "|---|---|",
+  "| `ctct.new{...}` | a client (see README for every option) |",
+  "| `client:request(method, path, opts)` | any request through the pipeline |",
+  "| `client:call(operation_id, params, opts)` | any of the " .. (function()
+    local n = 0
+    for _ in pairs(OPS) do n = n + 1 end
+    return n
+  end)() .. " operations by operationId, parameters checked first |",
+  "| `client:pages(path, opts)` / `client:each(path, opts)` | pages / items of any collection |",
+  "| `client:token_info()` | the token's scopes and expiry, from its claims |",
+  "| `client:close()` | release connections now |",
+  "",
+}
+local covered = {}
+for _, name in ipairs(RESOURCES) do
+  local R = require("ctct.resources." .. name)
+  md[#md + 1] = "## client." .. name
+  md[#md + 1] = ""
+  md[#md + 1] = "| method | operation | what it does |"
+  md[#md + 1] = "|---|---|---|"
+  for _, m in ipairs(methods_of(name)) do
+    if m.op then covered[m.op] = covered[m.op] or ("client." .. name .. ":" .. m.name) end
+    md[#md + 1] = ("| `%s` | %s | %s |"):format(signature(name, m), m.op and ("`" .. m.op .. "`") or "",
+      (m.doc or ""):gsub("|", "\\|"))
+  end
+  md[#md + 1] = ""
+  if type(R.EXAMPLE) == "string" then
+    md[#md + 1] = "```lua"
+    md[#md + 1] = (R.EXAMPLE:gsub("\n+$", ""))
+    md[#md + 1] = "```"
+    md[#md + 1] = ""
+  else
+    problems[#problems + 1] = name .. " has no EXAMPLE"
+  end
+end
+for m, op in pairs(WRAPS) do covered[op] = covered[op] or ("client." .. m) end
+
+md[#md + 1] = "## Every operation"
+md[#md + 1] = ""
+md[#md + 1] = "All reachable with `client:call(operation_id, params)`; the object method where there is one."
+md[#md + 1] = ""
+md[#md + 1] = "| operation | method | path | object method | summary |"
+md[#md + 1] = "|---|---|---|---|---|"
+local ids = {}
+for id in pairs(OPS) do ids[#ids + 1] = id end
+table.sort(ids, function(a, b)
+  if OPS[a].tag ~= OPS[b].tag then return tostring(OPS[a].tag) < tostring(OPS[b].tag) end
+  return a < b
+end)
+for _, id in ipairs(ids) do
+  local op = OPS[id]
+  local where = covered[id] and ("`" .. covered[id] .. "`") or
+    (op.security == "partner" and "partner client (issue: partners)" or "`client:call` only")
+  md[#md + 1] = ("| `%s` | %s | `%s` | %s | %s |"):format(id, op.method, op.path, where,
+    (op.summary or ""):gsub("|", "\\|"))
+end
+md[#md + 1] = ""
+
+-- types/ctct.lua (LuaLS) ------------------------------------------------------------------
+
+local st = {
+  "---@meta",
+  "-- LuaLS annotation stubs for ctct. GENERATED by tools/gen_docs.lua: do not edit.",
+  "",
+  "---@class ctct.Error",
+  "---@field kind 'http'|'network'|'timeout'|'tls'|'auth'|'rate_limited'|'validation'|'protocol'",
+  "---@field status? integer",
+  "---@field error_key? string",
+  "---@field message string",
+  "---@field request_id? string",
+  "---@field retry_after? number",
+  "---@field details? table",
+  "---@field param? string",
+  "",
+  "---@class ctct.Activity",
+  "---@field id string",
+  "---@field state string",
+  "---@field percent_done? number",
+  "---@field errors table[]",
+  "local Activity = {}",
+  "---@return ctct.Activity|nil, ctct.Error?",
+  "function Activity:status() end",
+  "---@param opts? {on_progress?: fun(a: ctct.Activity), timeout?: number, interval?: number, max_interval?: number}",
+  "---@return ctct.Activity|nil, ctct.Error?",
+  "function Activity:wait(opts) end",
+  "---@param path string",
+  "---@return integer|nil bytes, ctct.Error?",
+  "function Activity:download(path) end",
+  "---@return boolean",
+  "function Activity:done() end",
+  "",
+}
+local alias = {}
+for _, id in ipairs(ids) do alias[#alias + 1] = ('"%s"'):format(id) end
+st[#st + 1] = "---@alias ctct.OperationId " .. table.concat(alias, "|")
+st[#st + 1] = ""
+for _, id in ipairs(ids) do
+  local op = OPS[id]
+  st[#st + 1] = ("---%s %s %s"):format(op.method, op.path, op.summary and ("- " .. op.summary) or "")
+  st[#st + 1] = ("---@class ctct.params.%s"):format(id)
+  for _, p in ipairs(op.params) do
+    local t = p["in"] == "body" and "table|string" or (LUA_TYPE[p.type] or "any")
+    if p.enum then
+      local e = {}
+      for _, v in ipairs(p.enum) do e[#e + 1] = ('"%s"'):format(v) end
+      t = table.concat(e, "|")
+    end
+    local fname = p.name:match("^[%a_][%w_]*$") and p.name or ('["' .. p.name .. '"]')
+    st[#st + 1] = ("---@field %s%s %s %s"):format(fname, p.required and "" or "?", t, p["in"])
+  end
+  if (function() for _, p in ipairs(op.params) do if p["in"] == "body" then return true end end end)() then
+    st[#st + 1] = "---@field body? table|string the body, whatever its name in the spec"
+  end
+  st[#st + 1] = ""
+end
+st[#st + 1] = "---@class ctct.Client"
+for _, name in ipairs(RESOURCES) do st[#st + 1] = ("---@field %s ctct.%s"):format(name, name) end
+st[#st + 1] = "local Client = {}"
+st[#st + 1] = ""
+st[#st + 1] = "---Any operation by operationId; parameters are checked against the spec before sending."
+st[#st + 1] = "---@param operation_id ctct.OperationId"
+st[#st + 1] = "---@param params? table"
+st[#st + 1] = "---@param opts? {headers?: table, timeout?: number, sink?: string}"
+for _, id in ipairs(ids) do
+  st[#st + 1] = ('---@overload fun(self: ctct.Client, operation_id: "%s", params: ctct.params.%s, opts?: table): ' ..
+    "table|true|nil, table"):format(id, id)
+end
+st[#st + 1] = "---@return table|true|nil data, table response_or_err"
+st[#st + 1] = "function Client:call(operation_id, params, opts) end"
+st[#st + 1] = ""
+st[#st + 1] = "---@param method 'GET'|'POST'|'PUT'|'PATCH'|'DELETE'|'HEAD'"
+st[#st + 1] = "---@param path string"
+st[#st + 1] = "---@param opts? {query?: table, body?: table|string, headers?: table, timeout?: number, raw?: " ..
+  "boolean, sink?: string}"
+st[#st + 1] = "---@return any data, table response_or_err"
+st[#st + 1] = "function Client:request(method, path, opts) end"
+st[#st + 1] = ""
+for _, name in ipairs(RESOURCES) do
+  st[#st + 1] = ("---@class ctct.%s"):format(name)
+  st[#st + 1] = ("local %s = {}"):format(name)
+  st[#st + 1] = ""
+  for _, m in ipairs(methods_of(name)) do
+    st[#st + 1] = "---" .. (m.doc or "")
+    if m.op then st[#st + 1] = "---(operation " .. m.op .. ")" end
+    local names = {}
+    for _, a in ipairs(m.args) do
+      st[#st + 1] = ("---@param %s%s %s"):format(a.name, a.optional and "?" or "", a.type)
+      names[#names + 1] = a.name
+    end
+    for _, r in ipairs(RETURNS[m.kind]) do st[#st + 1] = "---@return " .. r end
+    st[#st + 1] = ("function %s:%s(%s) end"):format(name, m.name, table.concat(names, ", "))
+    st[#st + 1] = ""
+  end
+end
+st[#st + 1] = "---@class ctct"
+st[#st + 1] = "local ctct = {}"
+st[#st + 1] = "---@param opts table"
+st[#st + 1] = "---@return ctct.Client"
+st[#st + 1] = "function ctct.new(opts) end"
+st[#st + 1] = "return ctct"
+
+if #problems > 0 then
+  io.stderr:write("gen_docs: undocumented public methods:\n  " .. table.concat(problems, "\n  ") .. "\n")
+  os.exit(1)
+end
+local function write(path, lines)
+  local f = assert(io.open(path, "wb"))
+  f:write(table.concat(lines, "\n"), "\n")
+  f:close()
+end
+write(md_path, md)
+write(stub_path, st)
+io.stderr:write(("gen_docs: %s and %s\n"):format(md_path, stub_path))
