@@ -57,7 +57,8 @@ must(client.contacts:update(ids[2], grace))
 print("updated: " .. must(client.contacts:get(ids[2])).last_name)
 
 local counts = must(client.contacts:counts())
-print("contact counts: " .. (counts.contacts_count and tostring(counts.contacts_count.total or "?") or "?"))
+print(("contact counts: %d in total, %d explicit, %d implicit"):format(counts.total or 0, counts.explicit or 0,
+  counts.implicit or 0))
 
 for _, id in ipairs(ids) do must(client.contacts:delete(id)) end
 must(must(client.tags:delete(tag.tag_id)):wait { timeout = 60 })

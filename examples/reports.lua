@@ -24,8 +24,8 @@ for s in client.reports:campaign_summaries { limit = 10 } do
   n = n + 1
   if n <= 3 then
     local unique = s.unique_counts or {}
-    print(("campaign %s: sends %s, opens %s, clicks %s"):format(s.campaign_id, tostring(unique.sends),
-      tostring(unique.opens), tostring(unique.clicks)))
+    print(("campaign %s: sends %d, opens %d, clicks %d"):format(s.campaign_id, unique.sends or 0,
+      unique.opens or 0, unique.clicks or 0))
   end
 end
 print(("%d campaign summaries"):format(n))
@@ -41,7 +41,11 @@ if not activity_id then
 end
 
 local stats = must(client.reports:activity_stats { activity_id })
-print(("activity %s stats: %s"):format(activity_id, require("cjson").encode(stats.results or stats)))
+for _, row in ipairs(stats.results or {}) do
+  local st = row.stats or {}
+  print(("activity %s: %d sends, %d opens, %d clicks, %d bounces"):format(row.campaign_activity_id,
+    st.em_sends or 0, st.em_opens or 0, st.em_clicks or 0, st.em_bounces or 0))
+end
 
 local opens, by_contact = 0, {}
 for row in client.reports:opens(activity_id, { limit = 500 }) do
@@ -55,6 +59,6 @@ print(("opens: %d by %d contacts"):format(opens, contacts))
 local clicks = 0
 for _ in client.reports:clicks(activity_id) do clicks = clicks + 1 end
 print(("clicks: %d"):format(clicks))
-for link in ipairs((must(client.reports:links(activity_id)).link_click_counts) or {}) do
-  print("  link " .. link)
+for _, link in ipairs(must(client.reports:links(activity_id)).link_click_counts or {}) do
+  print(("  %5d unique clicks  %s"):format(link.unique_clicks or 0, tostring(link.link_url)))
 end

@@ -194,4 +194,25 @@ describe("resource objects against the sandbox", function()
       assert.is_true(#printed > 0)
     end)
   end
+
+  for _, name in ipairs { "accounts", "webhooks" } do
+    it("runs the docs example of partner." .. name, function()
+      local partner = ctct.partner.new { client_id = sb.partner.client_id, secret = sb.partner.client_secret,
+        api_key = sb.partner.api_key, token_url = sb.partner.token_url, base_url = sb.base_url, rate_limit = false }
+      local R = require("ctct.partner." .. name)
+      local printed = {}
+      local env = setmetatable({ partner = partner, print = function(...) printed[#printed + 1] = { ... } end },
+                               { __index = _G })
+      local chunk
+      if setfenv then -- LuaJIT
+        chunk = assert(loadstring(R.EXAMPLE, "=partner." .. name .. ".EXAMPLE"))
+        setfenv(chunk, env)
+      else
+        chunk = assert(load(R.EXAMPLE, "=partner." .. name .. ".EXAMPLE", "t", env))
+      end
+      chunk()
+      assert.is_true(#printed > 0)
+      partner:close()
+    end)
+  end
 end)

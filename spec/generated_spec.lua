@@ -37,7 +37,7 @@ describe("generated files #once", function()
     assert.is_true(read(stubs) == read("types/ctct.lua"), "types/ctct.lua is stale: run `make docs`")
   end)
 
-  it("every public resource method has a LuaLS stub and an API.md entry", function()
+  it("every public resource and partner method has a LuaLS stub and an API.md entry", function()
     local stubs, md = read("types/ctct.lua"), read("docs/API.md")
     local missing, checked = {}, 0
     for _, name in ipairs(RESOURCES) do
@@ -54,7 +54,21 @@ describe("generated files #once", function()
         end
       end
     end
-    assert.is_true(checked > 80, "only " .. checked .. " methods found")
+    for _, name in ipairs { "accounts", "webhooks" } do
+      local R = require("ctct.partner." .. name)
+      for key, value in pairs(R) do
+        if type(value) == "function" and key:match("^[a-z][%w_]*$") and key ~= "new" then
+          checked = checked + 1
+          if not stubs:find("\nfunction partner_" .. name .. ":" .. key .. "(", 1, true) then
+            missing[#missing + 1] = "partner." .. name .. ":" .. key .. " (stub)"
+          end
+          if not md:find("`partner." .. name .. ":" .. key .. "(", 1, true) then
+            missing[#missing + 1] = "partner." .. name .. ":" .. key .. " (docs/API.md)"
+          end
+        end
+      end
+    end
+    assert.is_true(checked > 90, "only " .. checked .. " methods found")
     assert.are.same({}, missing)
   end)
 

@@ -9,6 +9,7 @@
  *   core.oauth_state([bytes])                -> random URL-safe string   (state, nonce)
  *   core.oauth_authorize_url(endpoint, params)             -> url
  *   core.oauth_form_request(endpoint, params [, client])   -> request   (token, device, revoke)
+ *   core.oauth_client_credentials_request(endpoint, id, secret [, scope]) -> request (partners)
  *   core.oauth_token(status, decoded, now)   -> token | nil, err
  *   core.oauth_device(decoded, now)          -> device | nil, err
  *     device:info(), device:wait_time(now), device:poll_request(endpoint, client),
@@ -222,6 +223,29 @@ static void push_basic(lua_State *L, const char *id, size_t idl, const char *sec
   lua_remove(L, -2);
 }
 
+/* Push the request table of a form POST: url and body are stack indexes; HTTP
+ * Basic with id and secret when secret is given. */
+static void push_form_post(lua_State *L, int url, int body, const char *id, size_t idl, const char *secret,
+                           size_t sl) {
+  lua_createtable(L, 0, 4);
+  lua_pushliteral(L, "POST");
+  lua_setfield(L, -2, "method");
+  lua_pushvalue(L, url);
+  lua_setfield(L, -2, "url");
+  lua_pushvalue(L, body);
+  lua_setfield(L, -2, "body");
+  lua_createtable(L, 0, 3);
+  lua_pushliteral(L, "application/x-www-form-urlencoded");
+  lua_setfield(L, -2, "Content-Type");
+  lua_pushliteral(L, "application/json");
+  lua_setfield(L, -2, "Accept");
+  if (secret) {
+    push_basic(L, id, idl, secret, sl);
+    lua_setfield(L, -2, "Authorization");
+  }
+  lua_setfield(L, -2, "headers");
+}
+
 /* core.oauth_form_request(endpoint, params [, client]) -> { method = "POST", url,
  * headers, body }: a form POST to a token, device authorization or revocation
  * endpoint, authenticating the client as it can. */
@@ -258,24 +282,55 @@ static int l_form_request(lua_State *L) {
   }
   luaL_pushresult(&b); /* index 4 */
 
-  lua_createtable(L, 0, 4);
-  lua_pushliteral(L, "POST");
-  lua_setfield(L, -2, "method");
-  lua_pushvalue(L, 1);
-  lua_setfield(L, -2, "url");
-  lua_pushvalue(L, 4);
-  lua_setfield(L, -2, "body");
-  lua_createtable(L, 0, 3);
-  lua_pushliteral(L, "application/x-www-form-urlencoded");
-  lua_setfield(L, -2, "Content-Type");
-  lua_pushliteral(L, "application/json");
-  lua_setfield(L, -2, "Accept");
-  if (secret) {
-    push_basic(L, id, idl, secret, sl);
-    lua_setfield(L, -2, "Authorization");
-  }
-  lua_setfield(L, -2, "headers");
+  push_form_post(L, 1, 4, id, idl, secret, sl);
   (void)url;
+  return 1;
+}
+
+/* core.oauth_client_credentials_request(token_url, client_id, secret [, scope]) -> request:
+ * the client credentials grant (RFC 6749 4.4) as Constant Contact's partner token
+ * endpoint wants it: POST, HTTP Basic base64(urlencode(id) ":" urlencode(secret)),
+ * a form body grant_type=client_credentials&scope=<scope> (default
+ * v3api/general.partner; '/' is left as is, as the guide writes it). Raises for a
+ * missing id or secret without ever quoting the secret. */
+static int l_client_credentials_request(lua_State *L) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t idl, sl, scl, i;
+  const char *id, *secret, *scope;
+  luaL_Buffer b;
+
+  check_endpoint(L, 1);
+  id = luaL_checklstring(L, 2, &idl);
+  if (lua_type(L, 3) != LUA_TSTRING)
+    return luaL_argerror(L, 3, "the client secret must be a string");
+  secret = lua_tolstring(L, 3, &sl);
+  scope = luaL_optlstring(L, 4, "v3api/general.partner", &scl);
+  if (idl == 0 || idl > MAX_FIELD)
+    return luaL_argerror(L, 2, "the client id must be a non-empty string");
+  if (sl == 0 || sl > MAX_FIELD)
+    return luaL_argerror(L, 3, "the client secret must be a non-empty string");
+  if (scl == 0 || scl > MAX_FIELD)
+    return luaL_argerror(L, 4, "the scope must be a non-empty string");
+  for (i = 0; i < scl; i++)
+    if ((unsigned char)scope[i] < 0x20 || scope[i] == 0x7f)
+      return luaL_argerror(L, 4, "the scope must not contain control characters");
+  lua_settop(L, 4);
+
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "grant_type=client_credentials&scope=");
+  for (i = 0; i < scl; i++) {
+    unsigned char c = (unsigned char)scope[i];
+    if (is_unreserved(c) || c == '/') {
+      luaL_addchar(&b, (char)c);
+    } else {
+      luaL_addchar(&b, '%');
+      luaL_addchar(&b, hex[c >> 4]);
+      luaL_addchar(&b, hex[c & 15]);
+    }
+  }
+  luaL_pushresult(&b); /* index 5 */
+
+  push_form_post(L, 1, 5, id, idl, secret, sl);
   return 1;
 }
 
@@ -557,6 +612,7 @@ void ctct_open_oauth(lua_State *L) {
     {"oauth_state", l_state},
     {"oauth_authorize_url", l_authorize_url},
     {"oauth_form_request", l_form_request},
+    {"oauth_client_credentials_request", l_client_credentials_request},
     {"oauth_token", l_token},
     {"oauth_device", l_device},
     {NULL, NULL},

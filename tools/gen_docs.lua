@@ -49,12 +49,28 @@ local WRAPS = {
   ["campaigns:schedule"] = "scheduleEmailCampaignActivityUsingPOST", ["activities:get"] = "getActivity",
   ["activities:download"] = "getContactsExport", ["activities:import_csv"] = "contactsCSVImport",
   ["activities:import_contacts"] = "bulkImportContactsJSON",
+  ["partner.accounts:list"] = "getPartnerSiteOwners", ["partner.accounts:each"] = "getPartnerSiteOwners",
+  ["partner.accounts:all"] = "getPartnerSiteOwners", ["partner.accounts:create"] = "provision",
+  ["partner.accounts:plan"] = "getPlan", ["partner.accounts:set_plan"] = "setPlan",
+  ["partner.accounts:cancel"] = "cancelAccount", ["partner.accounts:create_sso_user"] = "createSSOUser",
+  ["partner.accounts:unsubscribe_contacts"] = "partnerUnsubscribeContacts",
+  ["partner.webhooks:list"] = "getWebhooksCollection", ["partner.webhooks:get"] = "getWebhooksTopic",
+  ["partner.webhooks:subscribe"] = "putWebhooksTopic", ["partner.webhooks:unsubscribe"] = "deleteWebhooksSubscriptions",
+  ["partner.webhooks:test_send"] = "testSendWebhooksTopic",
 }
 
+-- The partner's objects (partner.accounts, partner.webhooks), documented like the
+-- client's resources.
+local PARTNER = { "accounts", "webhooks" }
+local function module_of(name, owner)
+  return owner == "partner" and ("ctct.partner." .. name) or ("ctct.resources." .. name)
+end
+
 -- Every public method of a resource: { name, args = {...}, op = op_id?, kind, doc }.
-local function methods_of(name)
-  local R = require("ctct.resources." .. name)
-  local decl, docs = R.DECL, R.DOCS or {}
+local function methods_of(name, owner)
+  local R = require(module_of(name, owner))
+  local decl, docs = R.DECL or {}, R.DOCS or {}
+  name = owner == "partner" and ("partner." .. name) or name
   local out, seen = {}, {}
   local function add(m)
     seen[m.name] = true
@@ -110,10 +126,10 @@ local RETURNS = {
   custom = { "any", "any" },
 }
 
-local function signature(resource, m)
+local function signature(resource, m, owner)
   local names = {}
   for _, a in ipairs(m.args) do names[#names + 1] = a.name end
-  return ("client.%s:%s(%s)"):format(resource, m.name, table.concat(names, ", "))
+  return ("%s.%s:%s(%s)"):format(owner or "client", resource, m.name, table.concat(names, ", "))
 end
 
 -- docs/API.md -----------------------------------------------------------------------
@@ -142,15 +158,29 @@ local md = {
   "",
 }
 local covered = {}
-for _, name in ipairs(RESOURCES) do
-  local R = require("ctct.resources." .. name)
-  md[#md + 1] = "## client." .. name
+local SECTIONS = {}
+for _, name in ipairs(RESOURCES) do SECTIONS[#SECTIONS + 1] = { name = name, owner = "client" } end
+for _, name in ipairs(PARTNER) do SECTIONS[#SECTIONS + 1] = { name = name, owner = "partner" } end
+for _, section in ipairs(SECTIONS) do
+  local name, owner = section.name, section.owner
+  local R = require(module_of(name, owner))
+  if owner == "partner" and name == PARTNER[1] then
+    md[#md + 1] = "## The partner"
+    md[#md + 1] = ""
+    md[#md + 1] = "`local partner = ctct.partner.new{ client_id = ..., secret = ..., api_key = ... }` (any `ctct.new`"
+    md[#md + 1] = "option too): `partner:request`, `partner:call` (every operation, partner ones with `x-api-key`),"
+    md[#md + 1] = "`partner:as_client(encoded_account_id)` (a client acting for a managed account: every object"
+    md[#md + 1] = "above, through the sync operation). `ctct.webhooks.parse(body, headers, opts)` verifies and reads"
+    md[#md + 1] = "a notification; `event:fetch(partner)` gets its resource (API host only)."
+    md[#md + 1] = ""
+  end
+  md[#md + 1] = "## " .. owner .. "." .. name
   md[#md + 1] = ""
   md[#md + 1] = "| method | operation | what it does |"
   md[#md + 1] = "|---|---|---|"
-  for _, m in ipairs(methods_of(name)) do
-    if m.op then covered[m.op] = covered[m.op] or ("client." .. name .. ":" .. m.name) end
-    md[#md + 1] = ("| `%s` | %s | %s |"):format(signature(name, m), m.op and ("`" .. m.op .. "`") or "",
+  for _, m in ipairs(methods_of(name, owner)) do
+    if m.op then covered[m.op] = covered[m.op] or (owner .. "." .. name .. ":" .. m.name) end
+    md[#md + 1] = ("| `%s` | %s | %s |"):format(signature(name, m, owner), m.op and ("`" .. m.op .. "`") or "",
       (m.doc or ""):gsub("|", "\\|"))
   end
   md[#md + 1] = ""
@@ -160,10 +190,11 @@ for _, name in ipairs(RESOURCES) do
     md[#md + 1] = "```"
     md[#md + 1] = ""
   else
-    problems[#problems + 1] = name .. " has no EXAMPLE"
+    problems[#problems + 1] = owner .. "." .. name .. " has no EXAMPLE"
   end
 end
-for m, op in pairs(WRAPS) do covered[op] = covered[op] or ("client." .. m) end
+for m, op in pairs(WRAPS) do covered[op] = covered[op] or (m:match("^partner%.") and m or ("client." .. m)) end
+covered.partnerAccountOperationsPostSync = "partner:as_client"
 
 md[#md + 1] = "## Every operation"
 md[#md + 1] = ""
@@ -180,7 +211,7 @@ end)
 for _, id in ipairs(ids) do
   local op = OPS[id]
   local where = covered[id] and ("`" .. covered[id] .. "`") or
-    (op.security == "partner" and "partner client (issue: partners)" or "`client:call` only")
+    (op.security == "partner" and "`partner:call` only" or "`client:call` only")
   md[#md + 1] = ("| `%s` | %s | `%s` | %s | %s |"):format(id, op.method, op.path, where,
     (op.summary or ""):gsub("|", "\\|"))
 end
@@ -265,11 +296,23 @@ st[#st + 1] = "---@param opts? {query?: table, body?: table|string, headers?: ta
 st[#st + 1] = "---@return any data, table response_or_err"
 st[#st + 1] = "function Client:request(method, path, opts) end"
 st[#st + 1] = ""
-for _, name in ipairs(RESOURCES) do
-  st[#st + 1] = ("---@class ctct.%s"):format(name)
-  st[#st + 1] = ("local %s = {}"):format(name)
+st[#st + 1] = "---@class ctct.Partner: ctct.Client"
+st[#st + 1] = "---@field accounts ctct.partner.accounts"
+st[#st + 1] = "---@field webhooks ctct.partner.webhooks"
+st[#st + 1] = "local Partner = {}"
+st[#st + 1] = "---A client acting for a managed account through the sync operation."
+st[#st + 1] = "---@param encoded_account_id string"
+st[#st + 1] = "---@return ctct.Client"
+st[#st + 1] = "function Partner:as_client(encoded_account_id) end"
+st[#st + 1] = ""
+for _, section in ipairs(SECTIONS) do
+  local name, owner = section.name, section.owner
+  local class = owner == "partner" and ("partner." .. name) or name
+  local var = owner == "partner" and ("partner_" .. name) or name
+  st[#st + 1] = ("---@class ctct.%s"):format(class)
+  st[#st + 1] = ("local %s = {}"):format(var)
   st[#st + 1] = ""
-  for _, m in ipairs(methods_of(name)) do
+  for _, m in ipairs(methods_of(name, owner)) do
     st[#st + 1] = "---" .. (m.doc or "")
     if m.op then st[#st + 1] = "---(operation " .. m.op .. ")" end
     local names = {}
@@ -278,7 +321,7 @@ for _, name in ipairs(RESOURCES) do
       names[#names + 1] = a.name
     end
     for _, r in ipairs(RETURNS[m.kind]) do st[#st + 1] = "---@return " .. r end
-    st[#st + 1] = ("function %s:%s(%s) end"):format(name, m.name, table.concat(names, ", "))
+    st[#st + 1] = ("function %s:%s(%s) end"):format(var, m.name, table.concat(names, ", "))
     st[#st + 1] = ""
   end
 end
@@ -287,6 +330,11 @@ st[#st + 1] = "local ctct = {}"
 st[#st + 1] = "---@param opts table"
 st[#st + 1] = "---@return ctct.Client"
 st[#st + 1] = "function ctct.new(opts) end"
+st[#st + 1] = "ctct.partner = {}"
+st[#st + 1] = "---@param opts {client_id: string, secret: string, api_key: string, token_url?: string, " ..
+  "base_url?: string}"
+st[#st + 1] = "---@return ctct.Partner"
+st[#st + 1] = "function ctct.partner.new(opts) end"
 st[#st + 1] = "return ctct"
 
 if #problems > 0 then

@@ -872,6 +872,15 @@ function Client:call(operation_id, params, opts) end
 ---@return any data, table response_or_err
 function Client:request(method, path, opts) end
 
+---@class ctct.Partner: ctct.Client
+---@field accounts ctct.partner.accounts
+---@field webhooks ctct.partner.webhooks
+local Partner = {}
+---A client acting for a managed account through the sync operation.
+---@param encoded_account_id string
+---@return ctct.Client
+function Partner:as_client(encoded_account_id) end
+
 ---@class ctct.account
 local account = {}
 
@@ -1965,9 +1974,121 @@ function social:hashtag_groups(opts) end
 ---@return table response_or_err
 function social:profiles(opts) end
 
+---@class ctct.partner.accounts
+local partner_accounts = {}
+
+---All client accounts (opts.max, default 10,000), and whether more were left.
+---(operation getPartnerSiteOwners)
+---@param opts? any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:all(opts) end
+
+---Cancel a client account: reason_id (1, 2, 3, 11, 12, 14, 21, 27, 30) or { reason_id, effective_date }.
+---(operation cancelAccount)
+---@param id any
+---@param reason any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:cancel(id, reason) end
+
+---Provision a client account (spec Provision); every field rule is checked first.
+---(operation provision)
+---@param account any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:create(account) end
+
+---Add a user to an SSO-enabled client account (spec SSOUser, all fields required).
+---(operation createSSOUser)
+---@param id any
+---@param user any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:create_sso_user(id, user) end
+
+---Every client account (site_owner_list items), one at a time, page after page.
+---(operation getPartnerSiteOwners)
+---@param opts? any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:each(opts) end
+
+---One page of client accounts: opts offset, limit (10-50), account_type = all | managed | unmanaged.
+---(operation getPartnerSiteOwners)
+---@param opts? any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:list(opts) end
+
+---The billing plan of a client account (PlanTiersObject).
+---(operation getPlan)
+---@param id any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:plan(id) end
+
+---Change the billing plan: { plan_type = TRIAL|BRONZE|SILVER|GOLD, plan_group_id, billing_day_of_month }.
+---(operation setPlan)
+---@param id any
+---@param plan any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:set_plan(id, plan) end
+
+---Unsubscribe contacts of a client account: { email_addresses, update_source, ... }.
+---(operation partnerUnsubscribeContacts)
+---@param id any
+---@param body any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_accounts:unsubscribe_contacts(id, body) end
+
+---@class ctct.partner.webhooks
+local partner_webhooks = {}
+
+---One topic's subscription.
+---(operation getWebhooksTopic)
+---@param topic_id any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_webhooks:get(topic_id) end
+
+---Every webhook topic, with hook_uri for the subscribed ones.
+---(operation getWebhooksCollection)
+---@return table|true|nil data
+---@return table response_or_err
+function partner_webhooks:list() end
+
+---Subscribe a callback URI (http or https) to a topic.
+---(operation putWebhooksTopic)
+---@param topic_id any
+---@param callback_uri any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_webhooks:subscribe(topic_id, callback_uri) end
+
+---Have the API send a test notification of the topic to its callback URI.
+---(operation testSendWebhooksTopic)
+---@param topic_id any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_webhooks:test_send(topic_id) end
+
+---Delete a topic's subscription.
+---(operation deleteWebhooksSubscriptions)
+---@param topic_id any
+---@return table|true|nil data
+---@return table response_or_err
+function partner_webhooks:unsubscribe(topic_id) end
+
 ---@class ctct
 local ctct = {}
 ---@param opts table
 ---@return ctct.Client
 function ctct.new(opts) end
+ctct.partner = {}
+---@param opts {client_id: string, secret: string, api_key: string, token_url?: string, base_url?: string}
+---@return ctct.Partner
+function ctct.partner.new(opts) end
 return ctct

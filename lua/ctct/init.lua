@@ -24,4 +24,14 @@ function ctct.new(opts)
   return client.new(opts)
 end
 
+-- ctct.partner (Technology Partners) and ctct.webhooks, loaded on first use.
+local LAZY = { partner = "ctct.partner", webhooks = "ctct.webhooks" }
+setmetatable(ctct, { __index = function(t, key)
+  local module = LAZY[key]
+  if not module then return nil end
+  local m = require(module)
+  rawset(t, key, m)
+  return m
+end })
+
 return ctct

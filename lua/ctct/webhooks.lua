@@ -1,6 +1,8 @@
 --- ctct.webhooks: is this webhook call really from Constant Contact?
 --
 --   local ok, err = webhooks.verify(raw_body, headers, { jwks = ..., secret = ... })
+--   local event, err = webhooks.parse(raw_body, headers, { jwks = ... })  -- verify + read a notification
+--   local details = event:fetch(partner)                                   -- GET event.url as the partner
 --
 -- V3 notifications carry `X-CTCT-WEBHOOK-SIG`: a JWS with a detached, unencoded
 -- payload (RFC 7515 + RFC 7797): its protected header has alg (RS256), kid,
@@ -121,6 +123,76 @@ function M.verify(body, headers, opts)
   if several then return reject("malformed", "more than one x-ctct-hmac-sha256 header") end
   if mac and opts.legacy ~= false then return verify_legacy(body, mac, opts) end
   return reject("missing_signature", "no X-CTCT-WEBHOOK-SIG header")
+end
+
+
+-- Notifications (partner webhooks) -----------------------------------------------------
+
+local Event = {}
+Event.__index = Event
+M.Event = Event
+
+local EVENT_FIELDS = { "event_type", "topic_id", "url", "time", "account_id" }
+
+--- Verify a notification and read it. body: the raw request body; headers: the
+-- request headers (any case). opts: as for verify (jwks, tolerance, now,
+-- algorithms), plus hmac_secret (the API secret) to accept legacy
+-- x-ctct-hmac-sha256 calls (refused without it).
+-- Returns an event { event_type, topic_id, url, time, account_id, raw (the decoded
+-- JSON), verified = { method, kid, ts } } or nil, err: kind "auth" for a missing
+-- or wrong signature, "protocol" for a body that is not a JSON object.
+function M.parse(body, headers, opts)
+  if type(body) ~= "string" then
+    error("ctct.webhooks.parse: body must be the raw request body string, got " .. type(body), 2)
+  end
+  if type(headers) ~= "table" then error("ctct.webhooks.parse: headers must be a table", 2) end
+  opts = opts or {}
+  local vopts = {}
+  for k, v in pairs(opts) do vopts[k] = v end
+  vopts.hmac_secret, vopts.secret = nil, opts.hmac_secret
+  vopts.legacy = opts.hmac_secret ~= nil
+  local ok, info = M.verify(body, headers, vopts)
+  if not ok then return nil, info end
+  local decoded = json.decode(body)
+  if type(decoded) ~= "table" then
+    return nil, errors.new { kind = "protocol", error_key = "invalid_webhook_body",
+      message = "the webhook body is not a JSON object: " .. errors.snippet(body, 80) }
+  end
+  local event = { raw = decoded, verified = info }
+  for _, k in ipairs(EVENT_FIELDS) do
+    local v = decoded[k]
+    if v ~= json.null then event[k] = v end
+  end
+  local topic = tonumber(event.topic_id)
+  if topic and topic == math.floor(topic) then
+    event.topic_id = math.tointeger and math.tointeger(topic) or topic -- 3, not 3.0
+  end
+  return setmetatable(event, Event)
+end
+
+function Event:__tostring()
+  return "ctct.webhooks.Event(" .. tostring(self.event_type) .. ", topic " .. tostring(self.topic_id) .. ")"
+end
+
+--- GET the resource the event points at (event.url) with partner credentials.
+-- Only a URL on the partner client's own API origin and base path is fetched:
+-- anything else is refused (nil, validation error), so a forged or mistaken
+-- notification cannot send the partner token elsewhere.
+function Event:fetch(partner, opts)
+  if type(partner) ~= "table" or type(partner.request) ~= "function" then
+    error("ctct.webhooks: event:fetch(partner) needs the ctct.partner object", 2)
+  end
+  local client = partner.client or partner
+  if type(self.url) ~= "string" or self.url == "" then
+    return nil, errors.new { kind = "validation", error_key = "invalid_event_url",
+      message = "the event has no url to fetch" }
+  end
+  local path, why = client:link_path(self.url)
+  if not path then
+    return nil, errors.new { kind = "validation", error_key = "invalid_event_url",
+      message = "refusing to fetch the event url: " .. why .. " (only " .. client.base_url .. " is trusted)" }
+  end
+  return partner:request("GET", path, opts)
 end
 
 return M

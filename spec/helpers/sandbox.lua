@@ -6,6 +6,7 @@
 --   sb:jwt{ claims = { exp = sandbox.null } }  --> signed access token (JWT) string
 --   sb:webhook_signature(body, ts)       --> X-CTCT-WEBHOOK-SIG value, protected header
 --   sb.oauth.token_url, sb:authorize{ ... }, sb:oauth_token({ grant_type = ... }, client)  (OAuth)
+--   sb.partner, sb:partner_api("GET", "/partner/accounts"), sb:webhook_sink(name)  (partners)
 --   sb:stop()
 --
 -- Talks to the sandbox with the curl CLI, never with the ctct library, so the sandbox
@@ -117,6 +118,13 @@ function sandbox.start(opts)
     client_secret = "sandbox-secret",
     public_client_id = "sandbox-public",  -- public: client_id in the body, PKCE
     redirect_uri = "https://app.example/callback",
+  }
+  -- The partner token endpoint (Cognito) and the default technology partner.
+  sb.partner = {
+    token_url = sb.url .. "/partner-auth/oauth2/token",
+    client_id = "sandbox-partner",
+    client_secret = "sandbox-partner-secret",
+    api_key = "sandbox-partner-api-key",
   }
   return sb
 end
@@ -353,6 +361,59 @@ function Sandbox:oauth_stats() return self:stats().oauth end
 -- Registers a client: { client_id, client_secret (nil: public), redirect_uris }.
 function Sandbox:add_client(client)
   return expect(201, "add_client", self:admin("POST", "/__sandbox/oauth/clients", client))
+end
+
+---------------------------------------------------------------------------------------
+-- Technology partners (sb.partner: token_url, client_id, client_secret, api_key).
+
+-- A fresh partner access token (client credentials at sb.partner.token_url). partner:
+-- { client_id, client_secret } other than the default. Raises unless it answers 200.
+function Sandbox:partner_token(partner)
+  local p = partner or self.partner
+  local got = expect(200, "partner_token", self:form_post(self.partner.token_url,
+    { grant_type = "client_credentials", scope = "v3api/general.partner" },
+    { basic = { p.client_id, p.client_secret } }))
+  return got.access_token, got
+end
+
+-- A /v3 partner call (path with or without the /v3 prefix) with a fresh partner token
+-- and the partner's x-api-key. headers: extra "Name: value" strings; opts.partner:
+-- another { client_id, client_secret, api_key }; opts.token: this token instead.
+-- Returns status, decoded body, headers.
+function Sandbox:partner_api(method, path, body, headers, opts)
+  opts = opts or {}
+  local p = opts.partner or self.partner
+  local token = opts.token or self:partner_token(p)
+  local h = { "x-api-key: " .. p.api_key }
+  for _, x in ipairs(headers or {}) do h[#h + 1] = x end
+  if path:sub(1, 4) ~= "/v3/" then path = "/v3" .. path end
+  return self:curl{ method = method, path = path, body = body, token = token, headers = h,
+                    content_type = opts.content_type }
+end
+
+-- {"token_requests": N, "api_requests": N} since the last reset.
+function Sandbox:partner_stats()
+  return expect(200, "partner_stats", self:admin("GET", "/__sandbox/partner/stats"))
+end
+
+-- Every partner token issued so far answers 401 from now on.
+function Sandbox:partner_revoke()
+  return expect(200, "partner_revoke", self:admin("POST", "/__sandbox/partner/revoke"))
+end
+
+-- Another technology partner: { client_id, client_secret, api_key }.
+function Sandbox:add_partner(partner)
+  return expect(201, "add_partner", self:admin("POST", "/__sandbox/partner/clients", partner))
+end
+
+-- The URL of the webhook sink `name` (POST there: kept), and what it received: a list
+-- of { body = raw body, headers = { lower-case name = value } }, oldest first.
+function Sandbox:webhook_sink_url(name)
+  return self.url .. "/__sandbox/webhook-sink/" .. name
+end
+
+function Sandbox:webhook_sink(name)
+  return expect(200, "webhook_sink", self:admin("GET", "/__sandbox/webhook-sink/" .. name)).requests
 end
 
 return sandbox

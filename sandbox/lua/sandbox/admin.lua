@@ -9,6 +9,10 @@ local issuer = require "sandbox.issuer"
 local oauth_settings = require "sandbox.oauth.settings"
 local oauth_clients = require "sandbox.oauth.clients"
 local oauth_device = require "sandbox.oauth.device"
+local partner_clients = require "sandbox.partner.clients"
+local partner_counters = require "sandbox.partner.counters"
+local partner_token = require "sandbox.partner.token"
+local sink = require "sandbox.partner.sink"
 
 local _M = {}
 
@@ -121,7 +125,21 @@ local function decide_device()
   return 200, oauth_device.admin_decide(body_object())
 end
 
--- [path] = { METHOD = handler }; "/tokens/" takes the token as the rest of the path.
+local function partner_stats()
+  return 200, partner_counters.summary()
+end
+
+local function partner_revoke()
+  partner_token.revoke_all()
+  return 200, { status = "ok" }
+end
+
+local function add_partner()
+  return 201, partner_clients.add(body_object())
+end
+
+-- [path] = { METHOD = handler }; "/tokens/" takes the token as the rest of the path,
+-- "/webhook-sink/" the sink's name.
 local ROUTES = {
   ["/health"] = { GET = health },
   ["/reset"] = { POST = reset },
@@ -135,13 +153,19 @@ local ROUTES = {
   ["/oauth/config"] = { GET = get_oauth_config, POST = post_oauth_config },
   ["/oauth/clients"] = { POST = add_oauth_client },
   ["/oauth/device"] = { POST = decide_device },
+  ["/partner/stats"] = { GET = partner_stats },
+  ["/partner/revoke"] = { POST = partner_revoke },
+  ["/partner/clients"] = { POST = add_partner },
 }
 
 function _M.serve(method, path)
   local sub = path:sub(#"/__sandbox" + 1)
   local status, body
   local token = sub:match("^/tokens/(.+)$")
-  if token then
+  local sink_name = sub:match("^/webhook%-sink/(.+)$")
+  if sink_name then
+    status, body = sink.serve(method, sink_name)
+  elseif token then
     if method ~= "DELETE" then http.fail(405, "method.not.allowed", "use DELETE", { Allow = "DELETE" }) end
     status, body = revoke_token(token)
   else

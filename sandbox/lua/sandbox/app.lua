@@ -15,21 +15,28 @@ local stats = require "sandbox.stats"
 local admin = require "sandbox.admin"
 local issuer = require "sandbox.issuer"
 local oauth = require "sandbox.oauth"
+local partner_auth = require "sandbox.partner.auth"
+local partner_token = require "sandbox.partner.token"
+local partner_counters = require "sandbox.partner.counters"
+local partner_sync = require "sandbox.partner.sync"
 
 local ROUTES = router.compile("/v3")
 
 -- Routes of the other Constant Contact hosts the sandbox stands in for, served on its
 -- own origin without auth: the access-token issuer's JWKS (identity.constantcontact.com)
 -- and the webhook-signing JWKS (developer.constantcontact.com). The authorization
--- server (authz.constantcontact.com) has its own table, oauth.ROUTES.
+-- server (authz.constantcontact.com) has its own table, oauth.ROUTES; the partner
+-- token endpoint (Cognito) is partner_token.PATH.
 local HOST_ROUTES = {
   [issuer.JWKS_PATH] = issuer.jwks,
   [issuer.WEBHOOK_JWKS_PATH] = issuer.webhook_jwks,
 }
 
 -- How a route's caller proves who it is (route option auth = "<name>", default bearer).
+-- Each returns token, account, partner (nil token: 401) or raises its own answer.
 local AUTHENTICATORS = {
   bearer = auth.authenticate,
+  partner = partner_auth.authenticate,
 }
 
 local _M = {}
@@ -53,7 +60,7 @@ end
 -- /v3
 
 -- The configured latency, then the first matching fault rule. Returns true when the
--- fault produced the response. Every emulated host (the JWKS, OAuth; later partner) calls it.
+-- fault produced the response. Every emulated host (the JWKS, OAuth, partner token) calls it.
 local function emulate_faults(method, path)
   local cfg = config.get()
   ngx.ctx.config = cfg
@@ -78,6 +85,14 @@ local function serve_oauth(method, path)
   return oauth.serve(method, path)
 end
 
+-- The partner token endpoint (Cognito's, sandbox/partner/token.lua); faults and
+-- latency apply as for /v3 (a rule with match "/partner-auth/" targets it).
+local function serve_partner_token(method, path)
+  partner_counters.bump("token_requests")
+  if emulate_faults(method, path) then return end
+  return partner_token.serve(method)
+end
+
 local Request = {}
 Request.__index = Request
 
@@ -85,6 +100,46 @@ function Request:json()
   if self.body == nil then self.body = http.json_body() end
   return self.body
 end
+
+-- A V3 call made for a partner's client account (account_operations/sync): the /v3
+-- route's handler runs as that account on this request, whose query string, body and
+-- headers are replaced by the operation's. An error it raises becomes the answer.
+local function forward(account, op)
+  local path = "/v3" .. op.path
+  local route, found = router.find(ROUTES, op.method, path)
+  if not route then
+    if found then
+      return 405, http.error_body("method.not.allowed", op.method .. " is not allowed on " .. op.path),
+        { Allow = table.concat(found, ", ") }
+    end
+    return 404, http.error_body("not.found", "No resource at " .. op.path)
+  end
+  if route.auth ~= "bearer" then
+    return 400, http.error_body("partner.api.validation.error",
+      "account_operation_url must name a non-partner V3 operation")
+  end
+  ngx.req.set_uri_args(op.args)
+  local content_type
+  for _, h in ipairs(op.headers) do
+    local name = h[1]:lower()
+    if name == "content-type" then content_type = h[2] end
+    if name ~= "authorization" and name ~= "x-api-key" and name ~= "host" and name ~= "content-length" then
+      ngx.req.set_header(h[1], h[2])
+    end
+  end
+  ngx.req.set_body_data(op.payload or "")
+  ngx.req.set_header("Content-Type", content_type or (op.payload and "application/json") or nil)
+  local req = setmetatable({
+    method = op.method, path = path, params = found, args = http.query_args(), account = account,
+  }, Request)
+  local ok, status, body, headers, ctype = pcall(route.handler, req)
+  if ok then return status, body, headers, ctype end
+  local err = status
+  if not http.is_error(err) then error(err, 0) end
+  if err.body ~= nil then return err.status, err.body, err.headers, err.content_type end
+  return err.status, http.error_body(err.error_key, err.error_message), err.headers
+end
+partner_sync.dispatch = forward
 
 -- Answers /v3 requests: latency and faults, then 404/405, bearer token (401), rate
 -- limits (429), and the handler.
@@ -103,16 +158,17 @@ local function serve_api(method, path)
     http.fail(404, "not.found", "No resource at " .. path)
   end
 
-  local token, account = AUTHENTICATORS[route.auth]()
+  local token, account, partner = AUTHENTICATORS[route.auth]()
   if not token then
     -- AuthorizationErrorSchema: a single object, not an array.
     return http.send(401, { error_key = "unauthorized", error_message = "Unauthorized" })
   end
-  ratelimit.check(token, ngx.ctx.config)
+  -- The real limits are per API key: a partner's, or (the sandbox's stand-in) the token.
+  ratelimit.check(partner and ("partner:" .. partner.api_key) or token, ngx.ctx.config)
 
   local req = setmetatable({
     method = method, path = path, params = found, args = http.query_args(),
-    token = token, account = account,
+    token = token, account = account, partner = partner,
   }, Request)
   local status, body, headers, content_type = route.handler(req)
   return http.send(status, body, headers, content_type)
@@ -145,7 +201,10 @@ function _M.serve()
       return admin.serve(method, path)
     elseif path == "/v3" or path:sub(1, 4) == "/v3/" then
       ngx.ctx.api = true   -- counted in stats, whatever answers it
+      if path:sub(1, 12) == "/v3/partner/" then partner_counters.bump("api_requests") end
       return serve_api(method, path)
+    elseif path == partner_token.PATH then
+      return serve_partner_token(method, path)
     elseif HOST_ROUTES[path] then
       return serve_host_route(method, path)
     elseif oauth.ROUTES[path] then

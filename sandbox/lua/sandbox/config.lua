@@ -11,9 +11,12 @@ return settings.new("config", {
   -- Bulk activities (sandbox/bulk.lua) progress over this many GET /activities/{id}
   -- polls: initialized, processing ..., completed. 0 = the work is done in the POST.
   activity_polls = 3,
+  -- Lifetime of partner tokens (POST /partner-auth/oauth2/token), seconds.
+  partner_token_ttl = 3600,
 }, {
   rate_limit_per_second = INTEGER,
   daily_quota = INTEGER,
   latency_ms = INTEGER,
   activity_polls = INTEGER,
+  partner_token_ttl = { settings.positive, "a positive integer" },
 }, "config")

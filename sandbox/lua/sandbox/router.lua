@@ -3,7 +3,8 @@
 -- A row: { METHOD, "/path/{param}", "<module>", "<handler>" } where the handler is
 -- require("sandbox.resources.<module>").handlers[<handler>]. A literal segment beats a
 -- parameter ("/contacts/counts" is not contact "counts"), whatever the order here.
--- Not emulated: the 13 Technology Partner (/partner/...) operations.
+-- auth = "partner" marks a Technology Partner route: a partner token and the partner's
+-- x-api-key instead of an account's bearer token (app.lua's AUTHENTICATORS).
 local _M = {}
 
 _M.ROUTES = {
@@ -158,6 +159,25 @@ _M.ROUTES = {
   { "GET", "/social/connections", "social", "connections" },
   { "GET", "/social/hashtags/groups", "social", "hashtag_groups" },
   { "POST", "/social/posts", "social", "create_post" },
+
+  -- Technology partners (partner token + x-api-key; handlers get req.partner)
+  { "GET", "/partner/accounts", "partner_accounts", "list", auth = "partner" },
+  { "POST", "/partner/accounts", "partner_accounts", "provision", auth = "partner" },
+  { "POST", "/partner/accounts/{encoded_account_id}/account_operations/sync", "partner_accounts", "sync",
+    auth = "partner" },
+  { "POST", "/partner/accounts/{encoded_account_id}/contacts/unsubscribe", "partner_accounts", "unsubscribe",
+    auth = "partner" },
+  { "GET", "/partner/accounts/{encoded_account_id}/plan", "partner_accounts", "get_plan", auth = "partner" },
+  { "PUT", "/partner/accounts/{encoded_account_id}/plan", "partner_accounts", "set_plan", auth = "partner" },
+  { "PUT", "/partner/accounts/{encoded_account_id}/status/cancel", "partner_accounts", "cancel", auth = "partner" },
+  { "POST", "/partner/accounts/{encoded_account_id}/users/sso", "partner_accounts", "sso_user", auth = "partner" },
+
+  -- Technology partner webhooks
+  { "GET", "/partner/webhooks/subscriptions", "partner_webhooks", "list", auth = "partner" },
+  { "GET", "/partner/webhooks/subscriptions/{topic_id}", "partner_webhooks", "get", auth = "partner" },
+  { "PUT", "/partner/webhooks/subscriptions/{topic_id}", "partner_webhooks", "put", auth = "partner" },
+  { "DELETE", "/partner/webhooks/subscriptions/{topic_id}", "partner_webhooks", "delete", auth = "partner" },
+  { "POST", "/partner/webhooks/subscriptions/{topic_id}/tests", "partner_webhooks", "test", auth = "partner" },
 }
 
 local function split(path)
