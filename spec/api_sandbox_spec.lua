@@ -175,6 +175,20 @@ describe("resource objects against the sandbox", function()
     assert.is_nil(io.open(out .. ".part", "rb"))
   end)
 
+  it("surfaces the per-row errors the server reports, with their line numbers", function()
+    local list = assert(client.lists:create { name = "Rows" })
+    -- Well-formed for the client's checks; the server refuses month 13.
+    local job = assert(client.activities:import_csv(
+      "email,birthday_month,birthday_day\nok@example.com,5,17\nbad@example.com,13,1\n", { list_ids = { list.list_id } }))
+    assert(job:wait { timeout = 30, interval = 0.05 })
+    assert.are.equal("completed", job.state)
+    assert.are.equal(1, #job.errors)
+    assert.truthy(job.errors[1].message:find("Line 3", 1, true), job.errors[1].message)
+    local n = 0
+    for _ in client.contacts:each { lists = { list.list_id } } do n = n + 1 end
+    assert.are.equal(1, n)
+  end)
+
   -- The examples in docs/API.md are the resources' EXAMPLE strings: each one runs.
   for _, name in ipairs { "account", "contacts", "lists", "tags", "custom_fields", "segments", "campaigns",
                           "activities", "reports", "events", "automations", "social" } do

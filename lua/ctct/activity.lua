@@ -71,7 +71,8 @@ function Activity:wait(opts)
   if self.state ~= "completed" then
     return nil, errors.new { kind = "http", error_key = "activity_" .. self.state, details = self.errors,
       message = "activity " .. tostring(self.id) .. " ended " .. self.state ..
-        (#self.errors > 0 and (": " .. tostring(self.errors[1].message)) or "") }
+        (#self.errors > 0 and (": " .. tostring(type(self.errors[1]) == "table" and self.errors[1].message
+          or self.errors[1])) or "") }
   end
   return self
 end

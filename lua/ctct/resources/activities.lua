@@ -95,7 +95,9 @@ local function sync(g)
     if a.state ~= "completed" and a:done() then state = a.state end
     percent = percent + (tonumber(a.percent_done) or 0)
     for _, e in ipairs(a.errors or {}) do
-      errs[#errs + 1] = { chunk = i, first_line = g.offsets[i], message = e.message, error = e }
+      -- activity_errors are strings ("Line 3: ...") or { message = ... } objects, by kind.
+      local message = type(e) == "table" and e.message or tostring(e)
+      errs[#errs + 1] = { chunk = i, first_line = g.offsets[i], message = message, error = e }
     end
   end
   g.percent_done = math.floor(percent / math.max(#g.activities, 1))
