@@ -178,8 +178,8 @@ describe("resource objects against the sandbox", function()
   it("surfaces the per-row errors the server reports, with their line numbers", function()
     local list = assert(client.lists:create { name = "Rows" })
     -- Well-formed for the client's checks; the server refuses month 13.
-    local job = assert(client.activities:import_csv(
-      "email,birthday_month,birthday_day\nok@example.com,5,17\nbad@example.com,13,1\n", { list_ids = { list.list_id } }))
+    local csv = "email,birthday_month,birthday_day\nok@example.com,5,17\nbad@example.com,13,1\n"
+    local job = assert(client.activities:import_csv(csv, { list_ids = { list.list_id } }))
     assert(job:wait { timeout = 30, interval = 0.05 })
     assert.are.equal("completed", job.state)
     assert.are.equal(1, #job.errors)
