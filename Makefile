@@ -31,10 +31,10 @@ endif
 
 DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps \
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
-  lua-cjson lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua
+  lua-cjson lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: operations docs all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
+.PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
 
 all: $(DEFAULT_BUILD)
 
@@ -108,6 +108,19 @@ build/fuzz/jws_fuzz: fuzz/jws_fuzz.c src/jwt.c src/crypto.c src/base64.c $(HDR)
 
 fuzz: deps-fuzz build/fuzz/b64_fuzz build/fuzz/jws_fuzz
 	@fuzz/run $(FUZZ_SECONDS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the Lua modules, ctct.core and bin/ctct
+# (for Lua 5.4; luarocks --lua-version 5.4 make does the same through the rockspec).
+PREFIX ?= /usr/local
+LUA_SHARE := $(DESTDIR)$(PREFIX)/share/lua/5.4
+LUA_LIB   := $(DESTDIR)$(PREFIX)/lib/lua/5.4
+
+install: build/5.4/ctct/core.so
+	install -d $(LUA_SHARE) $(LUA_LIB)/ctct $(DESTDIR)$(PREFIX)/bin
+	cd lua && find ctct -name '*.lua' | while read -r f; do \
+	  install -D -m 644 "$$f" "$(LUA_SHARE)/$$f" || exit 1; done
+	install -m 755 build/5.4/ctct/core.so $(LUA_LIB)/ctct/core.so
+	install -m 755 bin/ctct $(DESTDIR)$(PREFIX)/bin/ctct
 
 lint:
 	luacheck -q $(wildcard lua spec sandbox examples bench tools bin)

@@ -18,6 +18,7 @@ description = {
 dependencies = {
   "lua >= 5.1",
   "lua-cjson",
+  "argparse", -- bin/ctct (Debian: lua-argparse)
 }
 external_dependencies = {
   CURL = { library = "curl" },
@@ -38,6 +39,16 @@ build = {
     ["ctct.api.call"] = "lua/ctct/api/call.lua",
     ["ctct.api.operations"] = "lua/ctct/api/operations.lua",
     ["ctct.auth"] = "lua/ctct/auth.lua",
+    ["ctct.cli"] = "lua/ctct/cli/init.lua",
+    ["ctct.cli.auth"] = "lua/ctct/cli/auth.lua",
+    ["ctct.cli.config"] = "lua/ctct/cli/config.lua",
+    ["ctct.cli.exitcodes"] = "lua/ctct/cli/exitcodes.lua",
+    ["ctct.cli.output"] = "lua/ctct/cli/output.lua",
+    ["ctct.cli.parser"] = "lua/ctct/cli/parser.lua",
+    ["ctct.cli.partner"] = "lua/ctct/cli/partner.lua",
+    ["ctct.cli.progress"] = "lua/ctct/cli/progress.lua",
+    ["ctct.cli.raw"] = "lua/ctct/cli/raw.lua",
+    ["ctct.cli.resources"] = "lua/ctct/cli/resources.lua",
     ["ctct.client"] = "lua/ctct/client.lua",
     ["ctct.compat"] = "lua/ctct/compat.lua",
     ["ctct.csv"] = "lua/ctct/csv.lua",
@@ -46,6 +57,10 @@ build = {
     ["ctct.jwks"] = "lua/ctct/jwks.lua",
     ["ctct.jwt"] = "lua/ctct/jwt.lua",
     ["ctct.multipart"] = "lua/ctct/multipart.lua",
+    ["ctct.ngx.lock"] = "lua/ctct/ngx/lock.lua",
+    ["ctct.ngx.partner_token"] = "lua/ctct/ngx/partner_token.lua",
+    ["ctct.ngx.ratelimit"] = "lua/ctct/ngx/ratelimit.lua",
+    ["ctct.ngx.shdict"] = "lua/ctct/ngx/shdict.lua",
     ["ctct.oauth"] = "lua/ctct/oauth.lua",
     ["ctct.paginate"] = "lua/ctct/paginate.lua",
     ["ctct.partner"] = "lua/ctct/partner.lua",
@@ -71,8 +86,14 @@ build = {
     ["ctct.retry"] = "lua/ctct/retry.lua",
     ["ctct.store.file"] = "lua/ctct/store/file.lua",
     ["ctct.store.memory"] = "lua/ctct/store/memory.lua",
+    ["ctct.store.shdict"] = "lua/ctct/store/shdict.lua",
     ["ctct.transport.curl"] = "lua/ctct/transport/curl.lua",
+    ["ctct.transport.default"] = "lua/ctct/transport/default.lua",
+    ["ctct.transport.ngx"] = "lua/ctct/transport/ngx.lua",
     ["ctct.url"] = "lua/ctct/url.lua",
     ["ctct.webhooks"] = "lua/ctct/webhooks.lua",
+  },
+  install = {
+    bin = { ctct = "bin/ctct" },
   },
 }

@@ -44,6 +44,7 @@ describe("packaging and embedding #once", function()
     finally(function() run("rm -rf " .. quote(tmp)) end)
     -- Build from a copy: luarocks make builds in the source tree.
     local _, code = run("cp -r " .. quote(root .. "/src") .. " " .. quote(root .. "/lua") .. " " ..
+      quote(root .. "/bin") .. " " ..
       quote(root .. "/ctct-scm-1.rockspec") .. " " .. quote(tmp))
     assert.equal(0, code)
     local out

@@ -190,7 +190,7 @@ function M.new(opts)
   local user_agent = "ctct-lua/" .. core.VERSION
   if opts.user_agent then user_agent = user_agent .. " " .. opts.user_agent end
 
-  local transport = opts.transport or require("ctct.transport.curl").new {
+  local transport = opts.transport or require("ctct.transport.default").new {
     connect_timeout = opts.connect_timeout,
     timeout = opts.timeout,
     cafile = opts.cafile,

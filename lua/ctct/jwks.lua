@@ -51,7 +51,8 @@ end
 M.import = import
 
 --- new{ url = ..., ttl = 300, min_refetch_interval = 30, timeout = 5,
---       transport = <ctct transport>, clock = fn, keys = <a JWKS table, no fetching> }
+--       transport = <ctct transport>, clock = fn, keys = <a JWKS table, no fetching>,
+--       shared_dict = <lua_shared_dict name: inside nginx, one fetch per TTL for all workers> }
 function M.new(opts)
   opts = opts or {}
   if opts.url == nil and opts.keys == nil then error("ctct.jwks.new: give url or keys", 2) end
@@ -70,6 +71,9 @@ function M.new(opts)
     attempted_at = nil,
     fetches = 0,
   }, Jwks)
+  if opts.shared_dict ~= nil then
+    self.shared = require("ctct.ngx.shdict").get(opts.shared_dict, "ctct.jwks", 2)
+  end
   if opts.keys then
     local keys, count, skipped = import(opts.keys)
     if not keys or count == 0 then
@@ -80,12 +84,25 @@ function M.new(opts)
   return self
 end
 
+-- The key set another worker fetched (shared_dict), if it has `kid`.
+function Jwks:from_shared(kid)
+  local text = self.shared:get("jwks:" .. self.url)
+  if not text then return false end
+  local keys, count = import(json.decode(text))
+  if not keys or count == 0 or (kid ~= nil and keys[kid] == nil) then return false end
+  -- As old as the shared copy: it is replaced when that one expires.
+  local left = self.shared.ttl and self.shared:ttl("jwks:" .. self.url)
+  self.keys, self.fetched_at = keys, self.clock() - (left and math.max(0, self.ttl - left) or 0)
+  return true
+end
+
 -- GET the key set; on success replace the cache.
-function Jwks:fetch()
+function Jwks:fetch(kid)
   self.attempted_at = self.clock()
+  if self.shared and self:from_shared(kid) then return true end
   self.fetches = self.fetches + 1
   if not self.transport then
-    self.transport = require("ctct.transport.curl").new { timeout = self.timeout }
+    self.transport = require("ctct.transport.default").new { timeout = self.timeout }
   end
   local res, err = self.transport:request {
     method = "GET", url = self.url, headers = { Accept = "application/json" }, timeout = self.timeout,
@@ -99,6 +116,7 @@ function Jwks:fetch()
     return failure("jwks_unavailable", "the JWKS has no usable keys: " .. table.concat(skipped, "; "))
   end
   self.keys, self.fetched_at = keys, self.clock()
+  if self.shared then self.shared:set("jwks:" .. self.url, res.body, self.ttl) end
   return true
 end
 
@@ -112,7 +130,7 @@ function Jwks:key(kid)
     -- Even before the first success, fetches are spaced: an endpoint that is
     -- down is not hit once per incoming token.
     if (stale or unknown) and may_fetch then
-      local ok, err = self:fetch()
+      local ok, err = self:fetch(kid)
       -- A failed refresh keeps the known keys; fail only if this kid is not among them.
       if not ok and self.keys[kid] == nil then return nil, err end
     end

@@ -110,10 +110,10 @@ local function client_of(opts)
   return { id = id, secret = secret }
 end
 
--- The transport for a call: the caller's, or a new curl one.
+-- The transport for a call: the caller's, or a new one (ngx inside nginx, else curl).
 local function transport_of(opts)
   if opts.transport then return opts.transport end
-  return require("ctct.transport.curl").new {
+  return require("ctct.transport.default").new {
     timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout,
     cafile = opts.cafile, insecure = opts.insecure,
   }

@@ -48,7 +48,7 @@ end
 
 -- Options of ctct.partner.new itself; the rest go to the Client.
 local OWN = { client_id = true, secret = true, client_secret = true, api_key = true, token_url = true,
-              scope = true, refresh_skew = true }
+              scope = true, refresh_skew = true, shared_dict = true }
 -- Client options that make no sense for a partner.
 local REFUSED = { access_token = true, token_store = true, account = true, authz_url = true }
 
@@ -81,7 +81,7 @@ end
 local function default_transport(opts)
   local user_agent = "ctct-lua/" .. core.VERSION
   if opts.user_agent then user_agent = user_agent .. " " .. opts.user_agent end
-  return require("ctct.transport.curl").new {
+  return require("ctct.transport.default").new {
     connect_timeout = opts.connect_timeout, timeout = opts.timeout, cafile = opts.cafile,
     insecure = opts.insecure, proxy = opts.proxy, http2 = opts.http2, user_agent = user_agent,
     max_response_bytes = opts.max_response_bytes,
@@ -110,7 +110,7 @@ function M.new(opts)
   local tokens = require("ctct.partner.token").new {
     client_id = client_id, client_secret = secret, token_url = opts.token_url or M.TOKEN_URL,
     scope = opts.scope, skew = opts.refresh_skew, transport = inner, time = time,
-    sleep = opts.sleep or inner.sleep or core.sleep, logger = opts.logger,
+    sleep = opts.sleep or inner.sleep or core.sleep, logger = opts.logger, shared_dict = opts.shared_dict,
   }
   local transport = with_api_key(inner, api_key)
   copts.transport = transport

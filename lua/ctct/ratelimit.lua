@@ -24,8 +24,11 @@ end
 
 --- new{ per_second = 4, burst = 1, daily = 10000 | false, clock = fn, time = fn }
 -- clock: monotonic seconds; time: Unix seconds (for the UTC day).
+-- With `shared_dict = <lua_shared_dict name>` (inside nginx) the limiter is
+-- ctct.ngx.ratelimit: one bucket for all workers.
 function M.new(opts)
   opts = opts or {}
+  if opts.shared_dict ~= nil then return require("ctct.ngx.ratelimit").new(opts) end
   for k in pairs(opts) do
     if k ~= "per_second" and k ~= "burst" and k ~= "daily" and k ~= "clock" and k ~= "time" then
       error("rate_limit: unknown option '" .. tostring(k) .. "'", 2)

@@ -22,7 +22,9 @@ M.DEFAULT_LIFETIME = 3600
 M.WAIT_STEP = 0.01
 
 --- new{ client_id, client_secret, token_url?, scope?, skew = 60, transport, time = fn,
---       sleep = fn, logger?, wait_timeout = 60 }
+--       sleep = fn, logger?, wait_timeout = 60, shared_dict? }
+-- shared_dict (inside nginx): the token is kept in that lua_shared_dict and asked
+-- for by one worker for all (ctct.ngx.partner_token).
 function M.new(opts)
   local secret = opts.client_secret
   local self = setmetatable({
@@ -38,6 +40,9 @@ function M.new(opts)
     account = "partner", -- for Client:__tostring
     requests = 0,        -- token requests made (tests, metrics)
   }, Tokens)
+  if opts.shared_dict ~= nil then
+    require("ctct.ngx.partner_token").attach(self, opts.shared_dict, 3)
+  end
   self.fetch = function()
     return oauth.client_credentials {
       client_id = self.client_id, client_secret = secret, token_url = self.token_url, scope = self.scope,
@@ -98,11 +103,13 @@ end
 --- The partner JWT to send now.
 function Tokens:get()
   if self:fresh() then return self.current.access_token end
+  if self.shared then return self.shared:get(self) end
   return self:renew()
 end
 
 --- The API answered 401 to `used`: a new token, unless one came meanwhile.
 function Tokens:after_unauthorized(used)
+  if self.shared then return self.shared:after_unauthorized(self, used) end
   if self.current and self.current.access_token ~= used and self:fresh() then
     return self.current.access_token
   end

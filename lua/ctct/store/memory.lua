@@ -23,7 +23,10 @@ end
 --- new{ sleep = fn, lock_timeout = 30 }
 function M.new(opts)
   opts = opts or {}
-  return setmetatable({ tokens = {}, locks = {}, sleep = opts.sleep or core.sleep,
+  -- Inside nginx, waiting must yield (ngx.sleep), never block the worker.
+  local ngx_ = rawget(_G, "ngx")
+  local default_sleep = type(ngx_) == "table" and ngx_.sleep or core.sleep
+  return setmetatable({ tokens = {}, locks = {}, sleep = opts.sleep or default_sleep,
                         lock_timeout = opts.lock_timeout or 30, name = "memory" }, Store)
 end
 

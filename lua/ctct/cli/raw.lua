@@ -1,0 +1,92 @@
+--- ctct.cli.raw: the escape hatches and the completion script.
+--
+--   ctct call OPERATION_ID name=value ... [--body FILE|-] [--paginate]
+--       any of the 128 operations; parameters checked against the operation table
+--       (repeat a name, or write a,b, for arrays; name=@FILE reads a file's content)
+--   ctct api METHOD PATH [-f name=value ...] [--body FILE|-] [--paginate]
+--   ctct completion bash|zsh|fish
+local output = require "ctct.cli.output"
+local paginate = require "ctct.paginate"
+
+local M = { raw = {} }
+local H = M.raw
+
+-- Print an answer; with --paginate follow _links.next and stream the items.
+local function show(ctx, c, data, paginated)
+  if paginated and type(data) == "table" then
+    local first = true
+    local pages = paginate.pages_from(c, function()
+      if first then first = false; return data end
+    end)
+    ctx.out:collection(paginate.items(pages))
+  else
+    ctx.out:object(data)
+  end
+end
+
+function H.call(ctx, args)
+  local params = {}
+  for _, pair in ipairs(args.params) do
+    local k, v = pair:match("^([%w_%.%-]+)=(.*)$")
+    if not k then ctx:usage("parameters are name=value, got '" .. pair .. "'") end
+    if v:sub(1, 1) == "@" and #v > 1 then v = ctx:read_file(v:sub(2)) end
+    local prev = params[k]
+    if prev == nil then params[k] = v
+    elseif type(prev) == "table" then prev[#prev + 1] = v
+    else params[k] = { prev, v } end
+  end
+  if args.body then
+    local _, text = ctx:json_file(args.body)
+    params.body = text
+  end
+  local c = ctx:client()
+  -- Check the parameters before asking for a token (a typo is a usage error, not a login problem).
+  local req, err = require("ctct.api.call").build(args.operation, params)
+  if not req then error(err, 0) end
+  local data
+  data, err = c:call(args.operation, params)
+  if data == nil then error(err, 0) end
+  show(ctx, c, data, args.paginate)
+end
+
+function H.api(ctx, args)
+  local method = args.method:upper()
+  local path = args.path
+  if path:match("^https?://") then ctx:usage("give a path under the API base, like /contacts") end
+  if path:sub(1, 1) ~= "/" then path = "/" .. path end
+  local c = ctx:client()
+  if c.base_path ~= "" and path:sub(1, #c.base_path + 1) == c.base_path .. "/" then
+    path = path:sub(#c.base_path + 1)
+  end
+  local query = nil
+  if #args.field > 0 then
+    query = {}
+    for _, pair in ipairs(args.field) do
+      local k, v = pair:match("^([^=]+)=(.*)$")
+      if not k then ctx:usage("-f takes name=value, got '" .. pair .. "'") end
+      query[k] = v
+    end
+  end
+  local body = nil
+  if args.body then
+    local _, text = ctx:json_file(args.body)
+    body = text
+  end
+  local ok, data, err = pcall(c.request, c, method, path, { query = query, body = body,
+    headers = body and { ["Content-Type"] = "application/json" } or nil })
+  if not ok then ctx:usage((tostring(data):gsub("^ctct: ", ""))) end
+  if data == nil then error(err, 0) end
+  show(ctx, c, data, args.paginate)
+end
+
+function H.completion(ctx, args)
+  local p = ctx.parser
+  local script
+  if args.shell == "bash" then script = p:get_bash_complete()
+  elseif args.shell == "zsh" then script = p:get_zsh_complete()
+  else script = p:get_fish_complete() end
+  io.stdout:write(script)
+end
+
+M.output = output
+return M
