@@ -91,6 +91,24 @@ describe("ctct command line #once", function()
     assert.is_true(profiles[1].logged_in)
   end)
 
+  it("logs in with --browser: code + PKCE through the loopback redirect, in another profile", function()
+    -- The "browser" is curl following the sandbox's auto-approved authorize redirect
+    -- to the CLI's loopback listener.
+    local out, code, err = ctct("--profile browser -o json login --browser",
+      "CTCT_OPEN='curl -s -L -o /dev/null --max-time 10' CTCT_CLIENT_ID=" .. quote(sb.oauth.public_client_id) ..
+      " CTCT_CLIENT_SECRET=")
+    assert.equal(0, code, err)
+    assert.equal("browser", json_of(out).profile)
+    local who = json_of((ctct("--profile browser -o json whoami")))
+    assert.equal("browser", who.profile)
+    assert.matches("contact_data", who.scopes)
+    local profiles = json_of((ctct("-o json profiles list")))
+    local names = {}
+    for _, p in ipairs(profiles) do names[p.name] = p.logged_in end
+    assert.is_true(names.browser)
+    assert.is_true(names.default)
+  end)
+
   it("contacts, lists, tags, custom fields and segments through the stored login", function()
     local out, code, err = ctct("-v -o json lists create CLI-list --description 'from the CLI'")
     assert.equal(0, code, err)
@@ -193,6 +211,20 @@ describe("ctct command line #once", function()
     out = ctct("-o jsonl --limit 7 contacts list --list " .. list)
     assert.equal(7, lines(out))
     print(("cli: streamed 2 x 10,000 contacts in %.1f s"):format(core.monotonic() - started))
+
+    -- Memory stays flat: the peak RSS of the whole process (GNU time) for 10,000
+    -- contacts is that of 2,000 (one page of 500 held at a time).
+    local function peak_kib(limit, format)
+      local _, c, e = ctct("-o " .. format .. " --limit " .. limit .. " contacts list --list " .. list .. " >/dev/null",
+        "/usr/bin/time -f 'PEAK_RSS_KIB %M'")
+      assert.equal(0, c, e)
+      return assert(tonumber(e:match("PEAK_RSS_KIB (%d+)")), e)
+    end
+    for _, format in ipairs { "jsonl", "csv" } do
+      local small, big = peak_kib(2000, format), peak_kib(10000, format)
+      print(("cli: %s peak RSS 10,000/2,000 contacts = %.2f (%d / %d KiB)"):format(format, big / small, big, small))
+      assert.is_true(big / small <= 1.10, format .. ": " .. big .. " KiB vs " .. small .. " KiB")
+    end
   end)
 
   it("draws the import progress bar in a terminal (tmux) and not when piped", function()
