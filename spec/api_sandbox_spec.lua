@@ -189,23 +189,28 @@ describe("resource objects against the sandbox", function()
     assert.are.equal(1, n)
   end)
 
-  -- The examples in docs/API.md are the resources' EXAMPLE strings: each one runs.
+  -- The examples in docs/API.md are the objects' EXAMPLE strings: each one runs,
+  -- with `client` (or `partner`) in scope, and prints something.
+  local function run_example(module, label, globals)
+    local printed = {}
+    globals.print = function(...) printed[#printed + 1] = { ... } end
+    local env = setmetatable(globals, { __index = _G })
+    local source = require(module).EXAMPLE
+    local chunk
+    if setfenv then -- LuaJIT
+      chunk = assert(loadstring(source, "=" .. label .. ".EXAMPLE"))
+      setfenv(chunk, env)
+    else
+      chunk = assert(load(source, "=" .. label .. ".EXAMPLE", "t", env))
+    end
+    chunk()
+    assert.is_true(#printed > 0)
+  end
+
   for _, name in ipairs { "account", "contacts", "lists", "tags", "custom_fields", "segments", "campaigns",
                           "activities", "reports", "events", "automations", "social" } do
     it("runs the docs example of client." .. name, function()
-      local R = require("ctct.resources." .. name)
-      local printed = {}
-      local env = setmetatable({ client = client, print = function(...) printed[#printed + 1] = { ... } end },
-                               { __index = _G })
-      local chunk
-      if setfenv then -- LuaJIT
-        chunk = assert(loadstring(R.EXAMPLE, "=" .. name .. ".EXAMPLE"))
-        setfenv(chunk, env)
-      else
-        chunk = assert(load(R.EXAMPLE, "=" .. name .. ".EXAMPLE", "t", env))
-      end
-      chunk()
-      assert.is_true(#printed > 0)
+      run_example("ctct.resources." .. name, name, { client = client })
     end)
   end
 
@@ -213,19 +218,7 @@ describe("resource objects against the sandbox", function()
     it("runs the docs example of partner." .. name, function()
       local partner = ctct.partner.new { client_id = sb.partner.client_id, secret = sb.partner.client_secret,
         api_key = sb.partner.api_key, token_url = sb.partner.token_url, base_url = sb.base_url, rate_limit = false }
-      local R = require("ctct.partner." .. name)
-      local printed = {}
-      local env = setmetatable({ partner = partner, print = function(...) printed[#printed + 1] = { ... } end },
-                               { __index = _G })
-      local chunk
-      if setfenv then -- LuaJIT
-        chunk = assert(loadstring(R.EXAMPLE, "=partner." .. name .. ".EXAMPLE"))
-        setfenv(chunk, env)
-      else
-        chunk = assert(load(R.EXAMPLE, "=partner." .. name .. ".EXAMPLE", "t", env))
-      end
-      chunk()
-      assert.is_true(#printed > 0)
+      run_example("ctct.partner." .. name, "partner." .. name, { partner = partner })
       partner:close()
     end)
   end

@@ -7,23 +7,8 @@ local cjson = require "cjson"
 
 local run, quote = sandbox.run, sandbox.quote
 
-local B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
-local function b64url_decode(s)
-  assert(s:match("^[%w_-]*$"), "not unpadded base64url: " .. s)
-  local out, bits, nbits = {}, 0, 0
-  for i = 1, #s do
-    bits = bits * 64 + (B64URL:find(s:sub(i, i), 1, true) - 1)
-    nbits = nbits + 6
-    if nbits >= 8 then
-      nbits = nbits - 8
-      local byte = math.floor(bits / 2 ^ nbits)
-      out[#out + 1] = string.char(byte)
-      bits = bits - byte * 2 ^ nbits
-    end
-  end
-  return table.concat(out)
-end
+-- Strict: base64url alphabet only, no padding.
+local b64url_decode = require("spec.helpers.b64url").decode_strict
 
 -- Header and claims of a compact JWS.
 local function jwt_parts(token)

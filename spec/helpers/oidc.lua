@@ -31,6 +31,7 @@
 local cjson = require "cjson"
 local sandbox = require "spec.helpers.sandbox"
 local process = require "spec.helpers.process"
+local b64url = require "spec.helpers.b64url"
 
 local run, quote, decode = sandbox.run, sandbox.quote, sandbox.decode
 
@@ -91,31 +92,9 @@ end
 
 -- ---- small encoders/decoders -------------------------------------------------------
 
-local B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-local B64INDEX = {}
-for i = 1, #B64URL do B64INDEX[B64URL:sub(i, i)] = i - 1 end
-B64INDEX["+"], B64INDEX["/"] = 62, 63
-
--- base64url (or base64) to bytes; nil on a bad character. Arithmetic only (no bit ops,
--- no integer division) so that it runs on 5.1 and 5.4 alike.
-function oidc.b64url_decode(s)
-  s = s:gsub("=+$", "")
-  local out, acc, nbits = {}, 0, 0
-  for i = 1, #s do
-    local v = B64INDEX[s:sub(i, i)]
-    if not v then return nil end
-    acc = acc * 64 + v
-    nbits = nbits + 6
-    if nbits >= 8 then
-      nbits = nbits - 8
-      local p = 2 ^ nbits
-      local byte = math.floor(acc / p)
-      out[#out + 1] = string.char(byte)
-      acc = acc - byte * p
-    end
-  end
-  return table.concat(out)
-end
+-- base64url (or base64) to bytes, nil on a bad character; bytes to base64url.
+oidc.b64url_decode = b64url.decode
+oidc.b64url_encode = b64url.encode
 
 -- header, payload (decoded tables) of a compact JWS; nil and a reason otherwise.
 function oidc.decode_jwt(token)
@@ -160,20 +139,6 @@ local function encode_query(params)
   return table.concat(parts, "&")
 end
 oidc.encode_query = encode_query
-
-function oidc.b64url_encode(bytes)
-  local out = {}
-  for i = 1, #bytes, 3 do
-    local a, b, c = bytes:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local chars = 2 + (b and 1 or 0) + (c and 1 or 0)
-    for j = 1, chars do
-      local v = math.floor(n / 2 ^ (6 * (4 - j))) % 64
-      out[#out + 1] = B64URL:sub(v + 1, v + 1)
-    end
-  end
-  return table.concat(out)
-end
 
 -- A PKCE pair (RFC 7636): verifier (43-128 of [A-Za-z0-9-._~]; 64 random ones
 -- unless given) and its S256 challenge (SHA-256 by coreutils' sha256sum).
