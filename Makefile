@@ -15,9 +15,15 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wpointer-arith -Wcast-qual
 SRC      := src/core.c src/clock.c src/http.c src/base64.c src/crypto.c src/jwt.c src/oauth.c \
-            src/loopback.c src/fs.c
+            src/loopback.c src/fs.c src/json.c
 HDR      := $(wildcard src/*.h)
-C_LIBS    = $(shell pkg-config --libs libcurl openssl)
+# The one C++ file: simdjson behind a C ABI (src/json_simd.h). It includes no
+# Lua header, so both builds link the same object.
+CXX      ?= g++
+CXXFLAGS ?= -O2 -g
+CXXWARN  := -std=c++17 -Wall -Wextra -Werror -fno-exceptions -fno-rtti
+SIMD_OBJ := build/obj/json_simd.o
+C_LIBS    = $(shell pkg-config --libs libcurl openssl simdjson) -lstdc++
 LUA54_INC = $(shell pkg-config --cflags lua5.4)
 JIT_INC   = $(shell pkg-config --cflags luajit)
 
@@ -31,7 +37,7 @@ endif
 
 DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps \
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
-  lua-cjson lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux
+  lua-cjson libsimdjson-dev g++ lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
@@ -40,22 +46,26 @@ all: $(DEFAULT_BUILD)
 
 luajit: build/jit/ctct/core.so
 
-build/5.4/ctct/core.so: $(SRC) $(HDR)
+$(SIMD_OBJ): src/json_simd.cpp src/json_simd.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LUA54_INC) -o $@ $(SRC) $(C_LIBS)
+	$(CXX) $(CXXFLAGS) $(CXXWARN) -fPIC -c -o $@ $<
 
-build/jit/ctct/core.so: $(SRC) $(HDR)
+build/5.4/ctct/core.so: $(SRC) $(HDR) $(SIMD_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(C_LIBS)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LUA54_INC) -o $@ $(SRC) $(SIMD_OBJ) $(C_LIBS)
+
+build/jit/ctct/core.so: $(SRC) $(HDR) $(SIMD_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(SIMD_OBJ) $(C_LIBS)
 
 # Static library + a small C host that embeds Lua 5.4 and opens ctct.core
 # through package.preload (examples/embed/).
-build/5.4/libctct.a: $(SRC) $(HDR)
+build/5.4/libctct.a: $(SRC) $(HDR) $(SIMD_OBJ)
 	@mkdir -p build/5.4/obj
 	for f in $(SRC); do \
 	  $(CC) $(CFLAGS) $(WARN) -fPIC $(LUA54_INC) -c $$f -o build/5.4/obj/$$(basename $$f .c).o || exit 1; \
 	done
-	ar rcs $@ build/5.4/obj/*.o
+	ar rcs $@ build/5.4/obj/*.o $(SIMD_OBJ)
 
 build/embed-host: examples/embed/host.c build/5.4/libctct.a
 	$(CC) $(CFLAGS) $(WARN) $(LUA54_INC) -o $@ $< build/5.4/libctct.a \

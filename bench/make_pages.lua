@@ -25,9 +25,32 @@ local function contact(i)
   }
 end
 
-local function page(n, next_href, first)
+-- A contact as GET /contacts?include=... returns it with every include: about
+-- 1.9 KB of JSON, so that 500 of them make the 946 KB page of the decode bench.
+local function contact_full(i)
+  local c = contact(i)
+  local stamp = "2026-11-24T10:00:00Z"
+  c.birthday_month, c.birthday_day, c.anniversary = i % 12 + 1, i % 28 + 1, "2006-11-15"
+  c.sms_channel = { full_sms_address = "+1555" .. (1000000 + i), sms_channel_consents = {
+    { sms_consent_permission = "explicit", consent_type = "promotional_sms", opt_in_date = stamp } } }
+  c.custom_fields = {}
+  for k = 1, 4 do
+    c.custom_fields[k] = { custom_field_id = uuid(i * 10 + k), value = "value " .. k .. " of " .. i }
+  end
+  c.phone_numbers = { { phone_number_id = uuid(i + 2000000), phone_number = "+1-555-0100", kind = "home",
+                        created_at = stamp, updated_at = stamp, update_source = "Account", create_source = "Account" } }
+  c.street_addresses = { { street_address_id = uuid(i + 3000000), kind = "home", street = i .. " Main Street",
+                           city = "Springfield", state = "MA", postal_code = "01101", country = "United States",
+                           created_at = stamp, updated_at = stamp } }
+  c.list_memberships = { uuid(i + 1000000), uuid(i + 1000001), uuid(i + 1000002) }
+  c.taggings = { uuid(i + 4000000), uuid(i + 4000001) }
+  c.notes = { { note_id = uuid(i + 5000000), created_at = stamp, content = "Met at the fall fair; asked for the newsletter." } }
+  return c
+end
+
+local function page(n, next_href, first, make)
   local contacts = {}
-  for i = 1, n do contacts[i] = contact((first or 0) + i) end
+  for i = 1, n do contacts[i] = (make or contact)((first or 0) + i) end
   return cjson.encode { contacts = contacts, _links = { next = { href = next_href } } }
 end
 
@@ -40,6 +63,7 @@ end
 for name, n in pairs { ["contacts-1.json"] = 1, ["contacts-500.json"] = 500 } do
   write(name, page(n, "/v3/contacts?cursor=bGltaXQ9NTAwJm5leHQ9NTAx"))
 end
+write("contacts-full-500.json", page(500, "/v3/contacts?cursor=bGltaXQ9NTAwJm5leHQ9NTAx", 0, contact_full))
 
 -- An endless collection for the memory benchmark: "contacts" (what GET /contacts
 -- asks for under base URL .../static) links to contacts-b, which links to

@@ -92,5 +92,6 @@ int luaopen_ctct_core(lua_State *L) {
   ctct_open_oauth(L);
   ctct_open_loopback(L);
   ctct_open_fs(L);
+  ctct_open_json(L);
   return 1;
 }

@@ -13,6 +13,7 @@ void ctct_open_jwt(lua_State *L);
 void ctct_open_oauth(lua_State *L);
 void ctct_open_loopback(lua_State *L);
 void ctct_open_fs(lua_State *L);
+void ctct_open_json(lua_State *L);
 
 /* Read an optional numeric field of the table at index t: seconds (> 0) -> ms.
  * Raises an argument error naming the field when it is not a number >= 0. */

@@ -1,25 +1,31 @@
---- ctct.json: JSON through lua-cjson, with a way to send an empty array.
+--- ctct.json: exact JSON, decoded and encoded by ctct.core (simdjson underneath).
 --
--- Debian's lua-cjson 2.1.0 encodes every empty table as `{}`, but the API needs
--- `"list_ids": []`. `json.array(t)` marks a table as an array; an empty marked
--- array is encoded as `[]`. When the loaded cjson has its own marker
--- (`empty_array_mt`, OpenResty's fork), that is used directly.
-local cjson_module = require "cjson"
-
--- A private instance: our settings never change the application's cjson.
-local cjson = cjson_module.new()
-cjson.encode_max_depth(200)
-cjson.decode_max_depth(200)
+-- What the API sent is what the user gets, and sends back:
+--  * every decoded array, empty or not, carries the array mark (`json.array_mt`),
+--    so a read-modify-write sends `[]` where the API sent `[]`;
+--  * integers decode as Lua integers on Lua 5.4 (int64; beyond it, floats), as
+--    numbers on LuaJIT; `null` decodes as `json.null` (equal to cjson.null);
+--  * duplicate keys: the last one wins;
+--  * the encoder follows the mark, writes integers without `.0` and floats in
+--    the shortest text that reads back the same (on 5.4 an integral float keeps
+--    its `.0`, it stays a float), and refuses NaN, infinities, cycles, sparse
+--    arrays, tables mixing indices and names, invalid UTF-8 and functions,
+--    naming the path (`body.street_addresses[2].city`).
+local core = require "ctct.core"
 
 local M = {}
 
---- The JSON null (cjson.null): decoded nulls compare equal to it, and a body
--- field set to it is sent as `null`.
-M.null = cjson_module.null
+--- The JSON null: decoded nulls are this value, and a body field set to it is
+-- sent as `null`. It is a NULL light userdata, the same value as cjson.null.
+M.null = core.json_null
 
-local native_mt = cjson_module.empty_array_mt
-local array_mt = native_mt or { __name = "ctct.array" }
-M.array_mt = array_mt
+--- The metatable every array carries (decoded, or made by json.array).
+M.array_mt = core.json_array_mt
+local array_mt = M.array_mt
+
+--- Default bounds of decode: nesting depth and body size.
+M.MAX_DEPTH = 200
+M.MAX_BYTES = 64 * 1024 * 1024
 
 --- Mark `t` (or a new table) as a JSON array, so that it encodes as `[]` when empty.
 function M.array(t)
@@ -29,73 +35,33 @@ function M.array(t)
   return setmetatable(t or {}, array_mt)
 end
 
---- True when `t` was marked with json.array.
+--- True when `t` carries the array mark.
 function M.is_array(t)
   return type(t) == "table" and getmetatable(t) == array_mt
 end
 
--- Without a native marker, empty marked arrays are swapped for a placeholder
--- string that cannot occur by chance, and the placeholder is then replaced by
--- `[]` in the text. Tables are copied only along the paths that hold one.
-local PLACEHOLDER = string.format("\1ctct-empty-array-%08x%08x\1",
-  math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
-local PLACEHOLDER_JSON = cjson.encode(PLACEHOLDER)
-local MAX_DEPTH = 200
-
-local function swap_empty_arrays(v, depth)
-  if type(v) ~= "table" then return v, false end
-  if depth > MAX_DEPTH then
-    error("nested deeper than " .. MAX_DEPTH .. " levels (a cycle?)", 0)
-  end
-  if getmetatable(v) == array_mt and next(v) == nil then return PLACEHOLDER, true end
-  local copy
-  for k, x in pairs(v) do
-    local nx, changed = swap_empty_arrays(x, depth + 1)
-    if changed then
-      if not copy then
-        copy = {}
-        for k2, x2 in pairs(v) do copy[k2] = x2 end
-      end
-      copy[k] = nx
-    end
-  end
-  return copy or v, copy ~= nil
+--- An object that encodes its keys in the order given (then any other keys);
+-- decode{ ordered = true } makes such objects.
+function M.ordered(t, keys)
+  local mt = { __name = "ctct.object" }
+  for i, k in ipairs(keys) do mt[i] = k end
+  return setmetatable(t or {}, mt)
 end
 
-local function plain_replace(s, from, to)
-  local out, i = {}, 1
-  while true do
-    local a, b = s:find(from, i, true)
-    if not a then break end
-    out[#out + 1] = s:sub(i, a - 1)
-    out[#out + 1] = to
-    i = b + 1
+--- Decode text. opts: max_depth (200), max_bytes (64 MiB), ordered (false: when
+-- true, objects remember their key order, for tools that print what was sent).
+-- Returns the value, or nil, a reason naming the byte offset, and the offset.
+function M.decode(text, opts)
+  if type(text) ~= "string" then
+    return nil, "expected JSON text, got " .. type(text), 0
   end
-  out[#out + 1] = s:sub(i)
-  return table.concat(out)
+  return core.json_decode(text, opts)
 end
 
---- Encode a value. Returns the text, or nil and a reason (a function value,
--- a sparse array, a cycle...).
-function M.encode(v)
-  if native_mt then
-    local ok, text = pcall(cjson.encode, v)
-    if not ok then return nil, tostring(text) end
-    return text
-  end
-  local ok, swapped, changed = pcall(swap_empty_arrays, v, 0)
-  if not ok then return nil, tostring(swapped) end
-  local ok2, text = pcall(cjson.encode, swapped)
-  if not ok2 then return nil, tostring(text) end
-  if changed then text = plain_replace(text, PLACEHOLDER_JSON, "[]") end
-  return text
-end
-
---- Decode text. Returns the value, or nil and a reason.
-function M.decode(text)
-  local ok, v = pcall(cjson.decode, text)
-  if not ok then return nil, tostring(v) end
-  return v
+--- Encode a value. opts: root (the name paths start with, "value"), max_depth.
+-- Returns the text, or nil and a reason naming the path.
+function M.encode(v, opts)
+  return core.json_encode(v, opts)
 end
 
 return M
