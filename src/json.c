@@ -55,6 +55,8 @@ typedef struct {
   const uint64_t *tape;
   const uint8_t *strings;
   int ordered;
+  size_t depth, max_depth; /* containers open, and the bound */
+  int too_deep;
 } walker;
 
 static void push_string(walker *w, uint64_t word) {
@@ -66,11 +68,22 @@ static void push_string(walker *w, uint64_t word) {
 
 static size_t push_value(walker *w, size_t i);
 
+/* simdjson counts a scalar inside the innermost container as one more level;
+ * ctct's limit counts arrays and objects only, so the walker applies it. */
+static int too_deep(walker *w) {
+  if (w->depth < w->max_depth) return 0;
+  w->too_deep = 1;
+  lua_pushnil(w->L);
+  return 1;
+}
+
 static size_t push_array(walker *w, size_t i) {
   lua_State *L = w->L;
   uint64_t word = w->tape[i];
   size_t end = (size_t)(uint32_t)word - 1; /* index of the closing ']' */
   int n = 0;
+  if (too_deep(w)) return end + 1;
+  w->depth++;
   luaL_checkstack(L, 3, "JSON nesting");
   lua_createtable(L, (int)((word >> 32) & COUNT_MASK), 0);
   for (i = i + 1; i < end;) {
@@ -79,6 +92,7 @@ static size_t push_array(walker *w, size_t i) {
   }
   lua_pushvalue(L, lua_upvalueindex(UV_ARRAY_MT));
   lua_setmetatable(L, -2);
+  w->depth--;
   return end + 1;
 }
 
@@ -87,6 +101,8 @@ static size_t push_object(walker *w, size_t i) {
   uint64_t word = w->tape[i];
   size_t end = (size_t)(uint32_t)word - 1; /* index of the closing '}' */
   int count = (int)((word >> 32) & COUNT_MASK), n = 0;
+  if (too_deep(w)) return end + 1;
+  w->depth++;
   luaL_checkstack(L, 5, "JSON nesting");
   lua_createtable(L, 0, count);
   if (w->ordered) {
@@ -97,14 +113,22 @@ static size_t push_object(walker *w, size_t i) {
   for (i = i + 1; i < end;) {
     push_string(w, w->tape[i]);
     if (w->ordered) {
+      /* a repeated key keeps its first place (its value: the last one) */
       lua_pushvalue(L, -1);
-      lua_rawseti(L, -3, ++n);
+      lua_rawget(L, -4);
+      int seen = !lua_isnil(L, -1);
+      lua_pop(L, 1);
+      if (!seen) {
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, -3, ++n);
+      }
     }
     i = push_value(w, i + 1);
     lua_rawset(L, w->ordered ? -4 : -3);
   }
   if (w->ordered)
     lua_setmetatable(L, -2);
+  w->depth--;
   return end + 1;
 }
 
@@ -220,6 +244,52 @@ static size_t control_char_at(const unsigned char *s, size_t len) {
   return len;
 }
 
+/* simdjson refuses integers beyond 64 bits; ctct reads them as floats. A copy of
+ * the text with "e0" after each such literal (outside strings) says exactly
+ * that to the parser. NULL when there is none (or no memory: the caller then
+ * reports the original error). */
+static char *widen_big_integers(const char *s, size_t len, size_t *out_len) {
+  size_t i, n = 0, extra = 0;
+  char *out = NULL;
+  int pass;
+  for (pass = 0; pass < 2; pass++) {
+    int in_string = 0;
+    for (i = 0; i < len; i++) {
+      size_t j = i, digits;
+      if (in_string) {
+        if (s[i] == '\\' && i + 1 < len) {
+          if (out) out[n++] = s[i];
+          i++;
+        } else if (s[i] == '"') {
+          in_string = 0;
+        }
+        if (out) out[n++] = s[i];
+        continue;
+      }
+      if (s[i] == '"') in_string = 1;
+      if (s[i] == '-') j++;
+      while (j < len && s[j] >= '0' && s[j] <= '9') j++;
+      digits = j - i - (s[i] == '-' ? 1 : 0);
+      if (digits >= 20 && (i == 0 || !(s[i - 1] >= '0' && s[i - 1] <= '9')) &&
+          (j >= len || (s[j] != '.' && s[j] != 'e' && s[j] != 'E'))) {
+        if (out) {
+          memcpy(out + n, s + i, j - i);
+          n += j - i;
+          out[n++] = 'e';
+          out[n++] = '0';
+        }
+        extra += 2;
+        i = j - 1;
+        continue;
+      }
+      if (out) out[n++] = s[i];
+    }
+    if (pass == 0 && (extra == 0 || !(out = (char *)malloc(len + extra)))) return NULL;
+  }
+  *out_len = n;
+  return out;
+}
+
 static const char *reason_of(int status) {
   switch (status) {
   case CTCT_JSON_BAD_LITERAL: return "invalid literal (true, false or null expected)";
@@ -307,7 +377,17 @@ static int l_json_decode(lua_State *L) {
   }
   if (!st->parser && !(st->parser = ctct_json_parser_new()))
     return luaL_error(L, "ctct.core: out of memory for the JSON parser");
-  status = ctct_json_parse(st->parser, text, len, depth, &tape, &strings);
+  status = ctct_json_parse(st->parser, text, len, depth + 1, &tape, &strings);
+  if (status == CTCT_JSON_BAD_NUMBER) {
+    size_t wide_len;
+    char *wide = widen_big_integers(text, len, &wide_len);
+    if (wide) {
+      int again = ctct_json_parse(st->parser, wide, wide_len, depth + 1, &tape, &strings);
+      free(wide); /* the parser works on its own padded copy */
+      /* a depth or syntax error found past the widened number is the answer */
+      if (again != CTCT_JSON_BAD_NUMBER) status = again;
+    }
+  }
   if (status != CTCT_JSON_OK) {
     ctct_json_parser_shrink(st->parser, KEEP_BYTES);
     return decode_error(L, status, text, len, depth);
@@ -316,7 +396,14 @@ static int l_json_decode(lua_State *L) {
   w.tape = tape;
   w.strings = strings;
   /* tape[0] is the root word; the document's value starts at 1. */
+  w.depth = 0;
+  w.max_depth = depth;
+  w.too_deep = 0;
   push_value(&w, 1);
+  if (w.too_deep) {
+    lua_pop(L, 1);
+    return decode_error(L, CTCT_JSON_TOO_DEEP, text, len, depth);
+  }
   if (len > KEEP_BYTES)
     ctct_json_parser_shrink(st->parser, KEEP_BYTES);
   return 1;
@@ -424,7 +511,7 @@ static int add_float(encoder *e, double d) {
   if (isnan(d) || isinf(d)) return fail(e, "%s", isnan(d) ? "NaN is not JSON" : "an infinity is not JSON");
 #if LUA_VERSION_NUM < 503
   /* LuaJIT has one number type: integral values are written as integers. */
-  if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+  if (d == floor(d) && fabs(d) < 9007199254740992.0 && !(d == 0 && signbit(d))) {
     n = snprintf(text, sizeof text, "%.0f", d);
     return buf_add(e, text, (size_t)n);
   }
@@ -435,12 +522,11 @@ static int add_float(encoder *e, double d) {
   }
   for (int i = 0; i < n; i++)
     if (text[i] == point) text[i] = '.';
-#if LUA_VERSION_NUM >= 503
-  if (strspn(text, "-0123456789") == (size_t)n) { /* keep it a float: 2.0, not 2 */
+  /* Keep a float a float: 2.0, not 2 (on LuaJIT only -0.0 gets here). */
+  if (strspn(text, "-0123456789") == (size_t)n) {
     text[n++] = '.';
     text[n++] = '0';
   }
-#endif
   return buf_add(e, text, (size_t)n);
 }
 

@@ -181,10 +181,12 @@ static error_code walk_document(ondemand::document &doc, size_t depth) {
 
 // Where a second document starts after a complete first one (trailing
 // content), from simdjson's document stream; (size_t)-1 otherwise.
+// `buf` must be padded (simdjson reads up to SIMDJSON_PADDING bytes past len);
+// one batch holds the whole text, so the stream sees it as one window.
 static size_t second_document_at(const char *buf, size_t len) {
   simdjson::dom::parser parser;
   simdjson::dom::document_stream stream;
-  if (parser.parse_many(buf, len, len < 1000000 ? 1000000 : len).get(stream)) return (size_t)-1;
+  if (parser.parse_many(buf, len, len < 64 ? 64 : len).get(stream)) return (size_t)-1;
   auto it = stream.begin();
   simdjson::dom::element el;
   if (!(it != stream.end()) || (*it).get(el) != simdjson::SUCCESS) return (size_t)-1;
@@ -206,7 +208,7 @@ extern "C" size_t ctct_json_error_offset(const char *buf, size_t len, size_t max
   // On Demand does not see trailing content, and may point at the first byte
   // when it gives up: then ask the document stream.
   if (off == (size_t)-1 || off == 0) {
-    size_t second = second_document_at(buf, len);
+    size_t second = second_document_at(padded.data(), len);
     if (second != (size_t)-1) return second;
   }
   return off <= len ? off : (size_t)-1;
