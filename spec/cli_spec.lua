@@ -279,6 +279,20 @@ describe("ctct command line #once", function()
     assert.is_string(json_of(out).contact_id)
   end)
 
+  it("-o json prints what the API sent: its key order, empty arrays, integers", function()
+    local include = "custom_fields,list_memberships,phone_numbers,street_addresses,taggings,notes"
+    for _, path in ipairs { "/contacts?include=" .. include .. "&limit=3", "/account/emails",
+                            "/contact_lists?include_count=true&limit=5" } do
+      local raw = run("curl -sS -H " .. quote("Authorization: Bearer " .. sb.token) .. " " ..
+        quote(sb.base_url .. path))
+      local args = { "-o json api GET", quote(path:match("^[^?]+")) }
+      for pair in (path:match("%?(.*)$") or ""):gmatch("[^&]+") do args[#args + 1] = "-f " .. quote(pair) end
+      local out, code, err = ctct(table.concat(args, " "), "CTCT_ACCESS_TOKEN=" .. quote(sb.token))
+      assert.equal(0, code, err)
+      assert.equal(raw, (out:gsub("\n$", "")))
+    end
+  end)
+
   it("partner accounts, webhooks, and partner as ACCOUNT <command>", function()
     local out, code, err = ctct("-v -o json partner accounts create -f contact_email=owner@example.com " ..
       "-f login_name=cli_owner_1 -f password=Correct-Horse-42 -f country_code=US -f state_code=MA " ..

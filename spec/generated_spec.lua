@@ -28,6 +28,15 @@ describe("generated files #once", function()
       "lua/ctct/api/operations.lua is stale: run `make operations`")
   end)
 
+  it("lua/ctct/api/schemas.lua is what tools/gen_schemas.lua makes of the spec", function()
+    local out = dir .. "/schemas.lua"
+    local log, code = sandbox.run("lua5.4 tools/gen_schemas.lua ../shared/spec/ctct-v3-swagger.json "
+      .. sandbox.quote(out) .. " 2>&1")
+    assert.are.equal(0, code, log)
+    assert.is_true(read(out) == read("lua/ctct/api/schemas.lua"),
+      "lua/ctct/api/schemas.lua is stale: run `make schemas`")
+  end)
+
   it("docs/API.md and types/ctct.lua are what tools/gen_docs.lua makes of the code", function()
     local md, stubs = dir .. "/API.md", dir .. "/ctct.lua"
     local log, code = sandbox.run("lua5.4 tools/gen_docs.lua " .. sandbox.quote(md) .. " " .. sandbox.quote(stubs)

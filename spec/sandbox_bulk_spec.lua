@@ -426,10 +426,10 @@ describe("sandbox bulk activities #once", function()
         { { source = { all_active_contacts = true, list_ids = { list } }, list_ids = { list } },
           "mutually exclusive" },
         { { source = { all_active_contacts = true } }, "list_ids is required" },
-        { { source = { all_active_contacts = true }, list_ids = {} }, "list_ids must contain at least 1" },
+        { { source = { all_active_contacts = true }, list_ids = sandbox.array() }, "list_ids must contain at least 1" },
         { { source = { contact_ids = { "nope" } }, list_ids = { list } }, "source.contact_ids%[0%] must be a uuid" },
         { { source = { bogus = true }, list_ids = { list } }, "source.bogus" },
-        { { source = { contact_ids = { list } }, exclude = { contact_ids = {} }, list_ids = { list } },
+        { { source = { contact_ids = { list } }, exclude = { contact_ids = sandbox.array() }, list_ids = { list } },
           "exclude only applies" },
         { { source = { all_active_contacts = true }, list_ids = { "00000000-0000-4000-8000-000000000000" } },
           "list_ids contains" },
@@ -473,7 +473,7 @@ describe("sandbox bulk activities #once", function()
       local status, err = post("/activities/contacts_taggings_add", { source = { list_ids = { list } } })
       assert.are.equal(400, status)
       assert.truthy(error_message(err):match("tag_ids is required"))
-      status, err = post("/activities/contacts_tags_delete", { tag_ids = {} })
+      status, err = post("/activities/contacts_tags_delete", { tag_ids = sandbox.array() })
       assert.are.equal(400, status)
       assert.truthy(error_message(err):match("tag_ids must contain at least 1"))
     end)

@@ -562,7 +562,7 @@ describe("sandbox email campaign activities #once", function()
     assert.are.equal(204, status)
     assert.are.equal("", body)
     assert_error(400, "email_addresses", sb:api("POST", path, {}))
-    assert_error(400, "email_addresses", sb:api("POST", path, { email_addresses = {} }))
+    assert_error(400, "email_addresses", sb:api("POST", path, { email_addresses = sandbox.array() }))
     assert_error(400, "email_addresses", sb:api("POST", path,
       { email_addresses = { "a@x.io", "b@x.io", "c@x.io", "d@x.io", "e@x.io", "f@x.io" } }))
     assert_error(400, "email_addresses[1]", sb:api("POST", path, { email_addresses = { "a@x.io", "nope" } }))

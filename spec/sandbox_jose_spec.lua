@@ -325,3 +325,18 @@ describe("sandbox JOSE issuer #once", function()
     end)
   end)
 end)
+
+describe("sandbox/lua/sandbox/jose.lua outside nginx #once", function()
+  it("loads in a plain luajit given the paths, with ctct.core's JSON", function()
+    local root = sandbox.repo_root()
+    local out, code = run("cd " .. quote(root) .. " && LUA_PATH='sandbox/lua/?.lua;;' LUA_CPATH='build/jit/?.so;;' "
+      .. "luajit -e " .. quote('local jose = require "sandbox.jose"; local json = require "sandbox.json"; '
+      .. 'io.write(jose.json({ a = { 1 }, e = json.array(), o = {} }), " ", jose.b64url("?>"))') .. " 2>&1")
+    assert.are.equal(0, code, out)
+    local text, b64 = out:match("^(%S+) (%S+)$")
+    assert.are.same({ a = { 1 }, e = {}, o = {} }, cjson.decode(text))
+    assert.truthy(text:find('"e":[]', 1, true), text)
+    assert.truthy(text:find('"o":{}', 1, true), text)
+    assert.are.equal("Pz4", b64)
+  end)
+end)

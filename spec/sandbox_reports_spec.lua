@@ -482,7 +482,7 @@ describe("sandbox reports, events, automations and social #once", function()
       status, answer = sb:api("POST", ci, { order_ticket_keys = { "nokey" } })
       assert.are.equal(400, status)
       assert.matches("order_ticket_keys", error_message(answer))
-      assert.are.equal(400, (sb:api("POST", ci, { order_ticket_keys = {} })))
+      assert.are.equal(400, (sb:api("POST", ci, { order_ticket_keys = sandbox.array() })))
       assert.are.equal(404, (sb:api("GET", base .. "/nobody")))
     end)
   end)
@@ -577,19 +577,22 @@ describe("sandbox reports, events, automations and social #once", function()
         assert.are.equal(400, s)
         assert.truthy(error_message(b):find(needle, 1, true), error_message(b))
       end
-      rejected({ profile_posts = { { profiles = {} } } }, "status")
+      local none = sandbox.array()   -- an empty JSON array
+      rejected({ profile_posts = { { profiles = none } } }, "status")
       rejected({ status = "SCHEDULED" }, "profile_posts")
-      rejected({ status = "PUBLISHED", profile_posts = { { profiles = {} } } }, "status")
-      rejected({ status = "SCHEDULED", profile_posts = { { text = "x", profiles = {} } } }, "profile_posts[0].profiles")
+      rejected({ status = "PUBLISHED", profile_posts = { { profiles = none } } }, "status")
+      rejected({ status = "SCHEDULED", profile_posts = { { text = "x", profiles = none } } },
+        "profile_posts[0].profiles")
       rejected({ status = "DRAFT", profile_posts = { { profiles = { { profile_id = "nope" } } } } },
         "profile_posts[0].profiles[0].profile_id")
-      rejected({ status = "DRAFT", profile_posts = { { profiles = {}, images = { { url = "ftp://x" } } } } },
+      rejected({ status = "DRAFT", profile_posts = { { profiles = none, images = { { url = "ftp://x" } } } } },
         "profile_posts[0].images[0].url")
       if closed_profile then
         rejected({ status = "SCHEDULED", profile_posts = { { text = "x",
           profiles = { { profile_id = closed_profile.profile_id } } } } }, "not accessible")
       end
-      local draft_status = sb:api("POST", "/social/posts", { status = "DRAFT", profile_posts = { { profiles = {} } } })
+      local draft_status = sb:api("POST", "/social/posts",
+        { status = "DRAFT", profile_posts = { { profiles = none } } })
       assert.are.equal(201, draft_status)
     end)
   end)

@@ -5,6 +5,7 @@
 --
 --   lua5.4 tools/gen_docs.lua [API_MD] [STUBS]
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = "build/5.4/?.so;" .. package.cpath -- resources load ctct.json, hence ctct.core
 
 local md_path = arg[1] or "docs/API.md"
 local stub_path = arg[2] or "types/ctct.lua"

@@ -17,6 +17,8 @@ local ctct = {
   null = json.null,
   --- Mark a table as a JSON array so that an empty one is sent as `[]`.
   array = json.array,
+  --- True for a table carrying the array mark (every decoded array does).
+  is_array = json.is_array,
 }
 
 --- Make a client: ctct.new{ access_token = ..., base_url = ..., ... }.
@@ -24,8 +26,11 @@ function ctct.new(opts)
   return client.new(opts)
 end
 
--- ctct.partner (Technology Partners) and ctct.webhooks, loaded on first use.
-local LAZY = { partner = "ctct.partner", webhooks = "ctct.webhooks" }
+-- Modules reachable from require "ctct", loaded on first use: ctct.partner
+-- (Technology Partners), ctct.webhooks, ctct.json (exact JSON), ctct.ratelimit
+-- (a limiter several clients of one API key can share).
+local LAZY = { partner = "ctct.partner", webhooks = "ctct.webhooks", json = "ctct.json",
+               ratelimit = "ctct.ratelimit" }
 setmetatable(ctct, { __index = function(t, key)
   local module = LAZY[key]
   if not module then return nil end

@@ -16,6 +16,14 @@ function M.escape_segment(s)
   end))
 end
 
+--- A number as the API reads it in a URL: integers (and integral floats, as
+-- JSON may have given them) without a fraction, others in full precision.
+function M.number(v)
+  if math.type and math.type(v) == "integer" then return string.format("%d", v) end
+  if v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%.0f", v) end
+  return string.format("%.17g", v)
+end
+
 local function scalar(name, v)
   local t = type(v)
   if t == "string" then return v end
@@ -24,8 +32,7 @@ local function scalar(name, v)
     if v ~= v or v == math.huge or v == -math.huge then
       error("query parameter '" .. name .. "' must be a finite number", 0)
     end
-    if v == math.floor(v) and math.abs(v) < 2^53 then return string.format("%.0f", v) end
-    return string.format("%.17g", v)
+    return M.number(v)
   end
   error("query parameter '" .. name .. "' must be a string, number, boolean or array, got " .. t, 0)
 end

@@ -9,6 +9,10 @@
 --   sb.partner, sb:partner_api("GET", "/partner/accounts"), sb:webhook_sink(name)  (partners)
 --   sb:stop()
 --
+-- With CTCT_JSON_CAPTURE_DIR set, every sandbox started here captures the JSON bodies
+-- it sends and decodes into a file of its own in that directory (sb.json_capture;
+-- sandbox/start --json-capture), for spec/json_roundtrip_spec.lua.
+--
 -- Talks to the sandbox with the curl CLI, never with the ctct library, so the sandbox
 -- is checked independently of the code under test. Runs on Lua 5.4 and LuaJIT/5.1.
 local cjson = require "cjson"
@@ -17,6 +21,59 @@ local sandbox = {}
 
 -- JSON null, for sb:jwt claims and header members to remove.
 sandbox.null = cjson.null
+
+-- Debian's lua-cjson cannot tell [] from {}: the sandbox can, so the helper keeps
+-- empty arrays apart itself. sandbox.array(t) marks a table as an array; decode marks
+-- every empty array it reads, and encode writes marked empty tables as []. Non-empty
+-- arrays are 1..n tables, which cjson reads and writes as arrays anyway.
+local ARRAY_MT = { __name = "spec.sandbox.array" }
+local EMPTY = "\1spec-empty-array\1"              -- the placeholder string, decoded
+local EMPTY_JSON = '"\\u0001spec-empty-array\\u0001"'
+local EMPTY_ENCODED = '"\\u0001spec%-empty%-array\\u0001"'
+
+function sandbox.array(t) return setmetatable(t or {}, ARRAY_MT) end
+function sandbox.is_array(t) return getmetatable(t) == ARRAY_MT end
+
+-- Every "[]" outside strings of JSON text as the placeholder.
+local function protect(text)
+  local out, pos = {}, 1
+  while pos <= #text do
+    local q = text:find('"', pos, true) or #text + 1
+    out[#out + 1] = (text:sub(pos, q - 1):gsub("%[%s*%]", EMPTY_JSON))
+    if q > #text then break end
+    local e = q + 1
+    while true do   -- the closing quote, past escapes
+      local c = text:find('["\\]', e)
+      if not c then e = #text break end
+      if text:sub(c, c) == '"' then e = c break end
+      e = c + 2
+    end
+    out[#out + 1] = text:sub(q, e)
+    pos = e + 1
+  end
+  return table.concat(out)
+end
+
+local function restore(v)
+  if v == EMPTY then return sandbox.array() end
+  if type(v) == "table" then
+    for k, x in pairs(v) do v[k] = restore(x) end
+  end
+  return v
+end
+
+local function placeholders(v)
+  if type(v) ~= "table" then return v end
+  if getmetatable(v) == ARRAY_MT and next(v) == nil then return EMPTY end
+  local out = {}
+  for k, x in pairs(v) do out[k] = placeholders(x) end
+  return out
+end
+
+-- JSON text of v (cjson, with marked empty tables as []).
+function sandbox.encode(v)
+  return (cjson.encode(placeholders(v)):gsub(EMPTY_ENCODED, "[]"))
+end
 
 local Sandbox = {}
 Sandbox.__index = Sandbox
@@ -75,7 +132,8 @@ function sandbox.repo_root()
 end
 
 -- Starts a sandbox; raises with start's error output on failure.
--- opts: tls (bool), workers (n), token (string), port (n).
+-- opts: tls (bool), workers (n), token (string), port (n), json_capture (a file path:
+-- sandbox/start --json-capture; default from CTCT_JSON_CAPTURE_DIR, false: none).
 function sandbox.start(opts)
   opts = opts or {}
   local root = sandbox.repo_root()
@@ -84,6 +142,15 @@ function sandbox.start(opts)
   if opts.port then args[#args + 1] = "--port " .. quote(opts.port) end
   if opts.workers then args[#args + 1] = "--workers " .. quote(opts.workers) end
   if opts.token then args[#args + 1] = "--token " .. quote(opts.token) end
+  local capture = opts.json_capture
+  local capture_dir = os.getenv("CTCT_JSON_CAPTURE_DIR")
+  if capture == nil and capture_dir and capture_dir ~= "" then
+    local name, made = run("mkdir -p " .. quote(capture_dir) .. " && mktemp -p " .. quote(capture_dir)
+      .. " sandbox.XXXXXXXX")
+    assert(made == 0, "cannot make a capture file in " .. capture_dir .. ": " .. name)
+    capture = name:gsub("%s+$", "")
+  end
+  if capture then args[#args + 1] = "--json-capture " .. quote(capture) end
   local errfile = tmpname()
   local out, code = run(quote(root .. "/sandbox/start") .. " " .. table.concat(args, " ")
     .. " 2>" .. quote(errfile))
@@ -100,6 +167,7 @@ function sandbox.start(opts)
     pid = tonumber(vars.SANDBOX_PID),
     token = vars.SANDBOX_TOKEN,
     cafile = vars.SANDBOX_CAFILE,
+    json_capture = capture or nil,
     root = root,
   }, Sandbox)
   sb.base_url = sb.url .. "/v3"
@@ -144,8 +212,9 @@ function Sandbox:alive()
 end
 
 local function decode(body)
-  local ok, value = pcall(cjson.decode, body)
-  if ok and body:match("^%s*[%[{]") then return value end
+  if not body:match("^%s*[%[{]") then return body end
+  local ok, value = pcall(cjson.decode, protect(body))
+  if ok then return restore(value) end
   return body
 end
 sandbox.decode = decode
@@ -153,7 +222,7 @@ sandbox.decode = decode
 -- One request with curl. opts: method, path (or url), body (table -> JSON, string ->
 -- raw), headers (list of "Name: value"), token (adds the bearer), content_type (false:
 -- none), extra (list of raw curl arguments). Redirects are not followed. Returns status, decoded body or raw body,
--- response headers (lowercased names).
+-- response headers (lowercased names), curl's exit code and the raw body text.
 function Sandbox:curl(opts)
   local url = opts.url or (self.url .. opts.path)
   local parts = { "curl -sS --max-time " .. (opts.timeout or 20), "-X " .. quote(opts.method or "GET") }
@@ -164,7 +233,7 @@ function Sandbox:curl(opts)
   for _, h in ipairs(opts.headers or {}) do parts[#parts + 1] = "-H " .. quote(h) end
   if opts.body ~= nil then
     local body = opts.body
-    if type(body) == "table" then body = cjson.encode(body) end
+    if type(body) == "table" then body = sandbox.encode(body) end
     bodyfile = tmpname()
     local f = assert(io.open(bodyfile, "wb"))
     f:write(body)
@@ -187,7 +256,7 @@ function Sandbox:curl(opts)
   end
   local headers = {}
   for name, value in head:gmatch("([%w%-]+):%s*([^\r\n]*)") do headers[name:lower()] = value end
-  return tonumber(status), decode(body), headers, code
+  return tonumber(status), decode(body), headers, code, body
 end
 
 -- Admin call: status, decoded JSON or raw body.

@@ -69,13 +69,13 @@ local function scalar(spec, v)
       return nil, ("must be %s%s, got %s"):format(spec.minimum and ("from " .. spec.minimum) or "",
         spec.maximum and (" to " .. spec.maximum) or "", tostring(v))
     end
-    return string.format(n == math.floor(n) and "%d" or "%s", n)
+    return url.number(n)
   elseif t == "boolean" then
     if v == true or v == "true" then return "true" end
     if v == false or v == "false" then return "false" end
     return nil, "must be true or false"
   end
-  if type(v) == "number" then v = tostring(v) end
+  if type(v) == "number" then v = url.number(v) end -- an id decoded as 1, never "1.0"
   if type(v) ~= "string" then return nil, "must be a string, got " .. type(v) end
   if spec.enum then
     local ok = false

@@ -78,7 +78,9 @@ function Ctx:transport()
 end
 
 local function client_options(self)
-  local o = { transport = self:transport(), logger = function(level, message) self:log(level, message) end }
+  -- ordered_json: -o json prints objects in the order the API sent their keys.
+  local o = { transport = self:transport(), logger = function(level, message) self:log(level, message) end,
+              ordered_json = true }
   local rl = config.env("CTCT_RATE_LIMIT") -- requests per second; 0 turns the client's limiter off
   if rl and tonumber(rl) then
     if tonumber(rl) <= 0 then o.rate_limit = false else o.rate_limit = { per_second = tonumber(rl) } end

@@ -44,10 +44,10 @@ function M.get(obj, path)
   return v
 end
 
+-- Objects decoded by the CLI's client keep the API's key order (ordered_json),
+-- arrays their marks and integers their type: this prints what the API sent.
 local function encode(v)
-  local text = json.encode(v)
-  -- lua-cjson writes "/" as "\/": valid, but noisy in paths and dates.
-  return text and (text:gsub("\\/", "/")) or "null"
+  return json.encode(v) or "null"
 end
 M.encode = encode
 
@@ -82,7 +82,7 @@ function Writer:write(...)
   self.out:write(...)
 end
 
--- Keep only the chosen fields (json/jsonl with --fields).
+-- Keep only the chosen fields (json/jsonl with --fields), in the order given.
 local function project(obj, fields)
   if not fields or type(obj) ~= "table" then return obj end
   local out = {}
@@ -90,7 +90,7 @@ local function project(obj, fields)
     local v = M.get(obj, f)
     if v ~= nil then out[f] = v end
   end
-  return out
+  return json.ordered(out, fields)
 end
 
 -- Columns for a table/csv: --fields, else the command's defaults, else the

@@ -21,7 +21,7 @@ Automations.DOCS = {
 --- A short example, shown in docs/API.md and run against the sandbox by the specs.
 Automations.EXAMPLE = [==[
 local flows = assert(client.automations:list())
-print(require("cjson").encode(flows))
+print(require("ctct.json").encode(flows))
 ]==]
 
 return Automations

@@ -21,7 +21,7 @@ Social.DOCS = {
 --- A short example, shown in docs/API.md and run against the sandbox by the specs.
 Social.EXAMPLE = [==[
 local profiles = assert(client.social:profiles { include = { "accessible" } })
-print(require("cjson").encode(profiles))
+print(require("ctct.json").encode(profiles))
 ]==]
 
 return Social

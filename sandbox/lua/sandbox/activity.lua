@@ -4,7 +4,7 @@
 -- A record keeps what the client sees (state, percent_done, status counts,
 -- activity_errors, source_file_name) plus `kind`, which is never shown.
 local collection = require "sandbox.collection"
-local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 
 local activities = collection.new("activity", "activity_id")
@@ -25,7 +25,7 @@ function _M.render(record)
     for i, message in ipairs(errors) do objects[i] = { message = message } end
     errors = objects
   end
-  out.activity_errors = http.array(errors)
+  out.activity_errors = json.array(errors)
   out._links = { self = { href = "/v3/activities/" .. record.activity_id } }
   if record.results_href then
     out._links.results = { href = record.results_href }

@@ -1,5 +1,6 @@
 -- The admin API under /__sandbox/ (no auth, JSON in and out), for tests and demos.
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local store = require "sandbox.store"
 local auth = require "sandbox.auth"
 local config = require "sandbox.config"
@@ -32,7 +33,7 @@ end
 local function body_object()
   local raw = http.read_body()
   if raw:match("^%s*$") then return {} end
-  local value, err = http.decode(raw)
+  local value, err = http.decode_body(raw)
   if type(value) ~= "table" then
     http.fail(400, BAD, "body must be a JSON object: " .. tostring(err or "got " .. type(value)))
   end
@@ -74,16 +75,16 @@ local function revoke_token(token)
 end
 
 local function get_faults()
-  return 200, { faults = http.array(faults.list()) }
+  return 200, { faults = json.array(faults.list()) }
 end
 
 local function add_faults()
   local body = body_object()
   local rules = body.faults
-  if rules == nil or type(rules) ~= "table" or (next(rules) ~= nil and rules[1] == nil) then
+  if not json.is_array(rules) then
     http.fail(400, BAD, 'body must be {"faults": [rule, ...]}')
   end
-  return 200, { faults = http.array(faults.add(rules)) }
+  return 200, { faults = json.array(faults.add(rules)) }
 end
 
 local function clear_faults()
@@ -96,7 +97,7 @@ local function get_stats()
 end
 
 local function get_requests()
-  return 200, http.array(stats.requests())
+  return 200, json.array(stats.requests())
 end
 
 local function issue_jwt()

@@ -19,6 +19,7 @@ local partner_auth = require "sandbox.partner.auth"
 local partner_token = require "sandbox.partner.token"
 local partner_counters = require "sandbox.partner.counters"
 local partner_sync = require "sandbox.partner.sync"
+local shape = require "sandbox.shape"
 
 local ROUTES = router.compile("/v3")
 
@@ -48,6 +49,7 @@ local _M = {}
 -- and the signing keys start made (opts.url, opts.signing_keys).
 function _M.init(opts)
   math.randomseed(os.time())
+  config.DEFAULTS.json_capture = opts.json_capture or ""   -- survives resets
   admin.reset(opts.default_token)
   issuer.init({ url = opts.url, keys = opts.signing_keys })
 end
@@ -96,9 +98,23 @@ end
 local Request = {}
 Request.__index = Request
 
+-- The body as a JSON object, checked against the route's body definition first.
 function Request:json()
-  if self.body == nil then self.body = http.json_body() end
+  if self.body == nil then
+    local schema = self.schema
+    self.body = http.json_body(nil, schema and function(value) shape.check(value, schema) end)
+  end
   return self.body
+end
+
+-- Runs a route's handler. A JSON body is checked against the route's definition
+-- before the handler looks at anything, as the API validates bodies first; an empty
+-- body or another media type is left to the handler (415, "body required" ...).
+local function run(route, req)
+  if route.schema and http.is_json_type(ngx.var.content_type) and not http.read_body():match("^%s*$") then
+    req:json()
+  end
+  return route.handler(req)
 end
 
 -- A V3 call made for a partner's client account (account_operations/sync): the /v3
@@ -131,8 +147,9 @@ local function forward(account, op)
   ngx.req.set_header("Content-Type", content_type or (op.payload and "application/json") or nil)
   local req = setmetatable({
     method = op.method, path = path, params = found, args = http.query_args(), account = account,
+    schema = route.schema,
   }, Request)
-  local ok, status, body, headers, ctype = pcall(route.handler, req)
+  local ok, status, body, headers, ctype = pcall(run, route, req)
   if ok then return status, body, headers, ctype end
   local err = status
   if not http.is_error(err) then error(err, 0) end
@@ -168,9 +185,9 @@ local function serve_api(method, path)
 
   local req = setmetatable({
     method = method, path = path, params = found, args = http.query_args(),
-    token = token, account = account, partner = partner,
+    token = token, account = account, partner = partner, schema = route.schema,
   }, Request)
-  local status, body, headers, content_type = route.handler(req)
+  local status, body, headers, content_type = run(route, req)
   return http.send(status, body, headers, content_type)
 end
 
@@ -201,6 +218,8 @@ function _M.serve()
       return admin.serve(method, path)
     elseif path == "/v3" or path:sub(1, 4) == "/v3/" then
       ngx.ctx.api = true   -- counted in stats, whatever answers it
+      -- Read now, so the request log keeps the body whatever answers the request.
+      if http.is_json_type(ngx.var.content_type) then http.read_body() end
       if path:sub(1, 12) == "/v3/partner/" then partner_counters.bump("api_requests") end
       return serve_api(method, path)
     elseif path == partner_token.PATH then

@@ -6,6 +6,7 @@
 --   local name = v:string(body, "name", { required = true, max = 255 })
 --   local limit = v:query_int(req.args, "limit", { default = 50, min = 1, max = 500 })
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 
 local _M = {}
@@ -20,8 +21,14 @@ end
 function _M.absent(v) return v == nil or v == http.null end
 local absent = _M.absent
 
+-- Decoded bodies (ctct.core) mark their arrays, so {} is an object and [] an array;
+-- a list the sandbox built itself (form fields ...) may be a plain 1..n table.
 function _M.is_array(v)
-  return type(v) == "table" and (next(v) == nil or v[1] ~= nil)
+  return json.is_array(v) or (type(v) == "table" and v[1] ~= nil)
+end
+
+function _M.is_object(v)
+  return type(v) == "table" and not _M.is_array(v)
 end
 
 local EMAIL = "^[^%s@,;]+@[^%s@,;]+%.[^%s@,;]+$"
@@ -101,7 +108,7 @@ function Checker:object(t, name, o)
     if o.required then self:fail(label(name, o) .. " is required") end
     return nil
   end
-  if type(v) ~= "table" or (next(v) ~= nil and v[1] ~= nil) then
+  if not _M.is_object(v) then
     self:fail(label(name, o) .. " must be an object")
   end
   return v
@@ -120,7 +127,7 @@ function Checker:array(t, name, o)
   if not _M.is_array(v) then self:fail(lbl .. " must be an array") end
   if o.min and #v < o.min then self:fail(lbl .. " must contain at least " .. o.min .. " item(s)") end
   if o.max and #v > o.max then self:fail(lbl .. " accepts at most " .. o.max .. " items") end
-  local out, seen = {}, {}
+  local out, seen = json.array(), {}   -- stays an array in stored state, even empty
   for i, item in ipairs(v) do
     local where = lbl .. "[" .. (i - 1) .. "]"
     local kind = o.item
@@ -133,7 +140,7 @@ function Checker:array(t, name, o)
     elseif kind == "integer" then
       if type(item) ~= "number" or item ~= math.floor(item) then self:fail(where .. " must be an integer") end
     elseif kind == "object" then
-      if type(item) ~= "table" or item[1] ~= nil then self:fail(where .. " must be an object") end
+      if not _M.is_object(item) then self:fail(where .. " must be an object") end
     end
     if not (o.unique and seen[item]) then
       seen[item] = true

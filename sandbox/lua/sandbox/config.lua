@@ -3,6 +3,10 @@ local settings = require "sandbox.settings"
 
 local INTEGER = { settings.non_negative, "a non-negative integer" }
 
+local function capture_path(v)
+  return v == "" or (type(v) == "string" and v:match("^/[%w._/+-]+$") ~= nil)
+end
+
 -- The real API's limits: 4 requests per second and 10,000 per day per key.
 return settings.new("config", {
   rate_limit_per_second = 4,   -- 0 = off
@@ -13,10 +17,14 @@ return settings.new("config", {
   activity_polls = 3,
   -- Lifetime of partner tokens (POST /partner-auth/oauth2/token), seconds.
   partner_token_ttl = 3600,
+  -- A file every JSON body sent or decoded is appended to, one per line (capture.lua);
+  -- "" = off. The default is sandbox/start's --json-capture (app.init).
+  json_capture = "",
 }, {
   rate_limit_per_second = INTEGER,
   daily_quota = INTEGER,
   latency_ms = INTEGER,
   activity_polls = INTEGER,
   partner_token_ttl = { settings.positive, "a positive integer" },
+  json_capture = { capture_path, '"" or an absolute file path' },
 }, "config")

@@ -3,37 +3,18 @@
 -- Handlers raise errors with http.fail(status, error_key, message); the dispatcher
 -- (app.lua) catches them and answers with an error body. Any other Lua error becomes a
 -- 500 with an error body and a traceback in the error log.
-local cjson = require "cjson"
-local cjson_safe = require "cjson.safe"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
+local capture = require "sandbox.capture"
 
 local _M = {}
 
--- Debian's lua-cjson 2.1.0 encodes an empty table as {} and has no empty_array, so an
--- empty array is written as this marker string and replaced by [] after encoding.
-local EMPTY_ARRAY = "\1sandbox-empty-array\1"
-local EMPTY_ARRAY_ENCODED = '"\\u0001sandbox%-empty%-array\\u0001"'
+_M.null = json.null
 
-_M.null = cjson.null
-
--- t as a JSON array: itself, or the marker when it is empty.
-function _M.array(t)
-  if t == nil or next(t) == nil then return EMPTY_ARRAY end
-  return t
-end
-
-function _M.encode(value)
-  local s = cjson.encode(value)
-  s = s:gsub(EMPTY_ARRAY_ENCODED, "[]")
-  -- cjson escapes "/" as "\/"; the API writes hrefs plainly. A literal backslash is
-  -- encoded "\\", so "\/" here can only be an escaped slash.
-  return (s:gsub("\\/", "/"))
-end
+_M.encode = json.encode
 
 -- Returns value or nil, err.
-function _M.decode(s)
-  return cjson_safe.decode(s)
-end
+_M.decode = json.decode
 
 -- Error raised by handlers; app.lua turns it into a response.
 local HttpError = {}
@@ -71,11 +52,11 @@ function _M.send(status, body, headers, content_type)
     ngx.header["Content-Type"] = nil
     return ngx.send_headers()
   end
-  if body == EMPTY_ARRAY then -- a whole answer that is an empty array
-    body = "[]"
-  elseif type(body) == "table" then
-    body = _M.encode(body)
-    content_type = content_type or "application/json"
+  if type(body) == "table" then
+    body = json.encode(body)
+    capture.write(body)
+  elseif capture.on() and (content_type or "application/json"):find("json", 1, true) then
+    capture.write_if_json(body)   -- a raw body said to be JSON (faults): only if it is
   end
   ngx.header["Content-Type"] = content_type or "application/json"
   ngx.header["Content-Length"] = #body
@@ -114,28 +95,46 @@ function _M.read_body()
     end
   end
   data = data or ""
-  ngx.ctx.body_bytes = #data
+  -- The first read is what the client sent (a partner sync reads its inner payload
+  -- later): the request log keeps it.
+  local ctx = ngx.ctx
+  if ctx.request_body == nil then
+    ctx.request_body, ctx.request_type, ctx.body_bytes = data, ngx.var.content_type, #data
+  end
   return data
 end
 
+function _M.is_json_type(ctype)
+  return ctype ~= nil and ctype:lower():match("^%s*application/json%s*;?") ~= nil
+end
+
+-- Decodes a JSON request body; the text is captured (json_capture) when it decodes.
+function _M.decode_body(raw)
+  local value, err = json.decode(raw)
+  if value ~= nil then capture.write(raw) end
+  return value, err
+end
+
 -- The request body as a JSON object, or an HTTP error like the API's:
--- 415 for another media type, 400 for a missing or malformed body.
-function _M.json_body(error_prefix)
+-- 415 for another media type, 400 for a missing or malformed body. check(value), if
+-- given, runs before the object test (the route's body shape, app.lua).
+function _M.json_body(error_prefix, check)
   error_prefix = error_prefix or "api"
-  local ctype = ngx.var.content_type or ""
-  if not ctype:lower():match("^%s*application/json%s*;?") then
+  local ctype = ngx.var.content_type
+  if not _M.is_json_type(ctype) then
     _M.fail(415, error_prefix .. ".unsupported.media.type",
-      "Content-Type must be application/json, got '" .. ctype .. "'")
+      "Content-Type must be application/json, got '" .. (ctype or "") .. "'")
   end
   local raw = _M.read_body()
   if raw:match("^%s*$") then
     _M.fail(400, error_prefix .. ".validation.error", "The request body is required")
   end
-  local value, err = _M.decode(raw)
+  local value, err = _M.decode_body(raw)
   if value == nil then
     _M.fail(400, error_prefix .. ".validation.error", "The request body is not valid JSON: " .. tostring(err))
   end
-  if type(value) ~= "table" or (next(value) ~= nil and value[1] ~= nil) then
+  if check then check(value) end
+  if type(value) ~= "table" or json.is_array(value) then
     _M.fail(400, error_prefix .. ".validation.error", "The request body must be a JSON object")
   end
   return value

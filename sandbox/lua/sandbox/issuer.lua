@@ -5,6 +5,7 @@
 --   <url>/.well-known/jwks.json                  webhook-signing key
 local jose = require "sandbox.jose"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 
 local _M = {}
 
@@ -68,7 +69,7 @@ end
 -- Copies the members of from (a JSON object) into into; a JSON null removes one.
 local function merge(into, from, what)
   if from == nil then return into end
-  if type(from) ~= "table" or from[1] ~= nil then invalid(what .. " must be a JSON object") end
+  if type(from) ~= "table" or json.is_array(from) then invalid(what .. " must be a JSON object") end
   for k, v in pairs(from) do
     if v == http.null then into[k] = nil else into[k] = v end
   end

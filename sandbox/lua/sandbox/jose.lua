@@ -3,7 +3,8 @@
 -- The sandbox issues access tokens and webhook signatures with this, so that ctct's
 -- verifier is checked against an issuer that shares no code with it. Pure CPU work
 -- (no subprocess), so it is safe inside a request handler. Needs only LuaJIT and
--- cjson: it also runs outside nginx (`luajit -e 'require "sandbox.jose"'`).
+-- ctct.core's JSON (sandbox/json.lua): it also runs outside nginx, given the paths:
+--   LUA_PATH='sandbox/lua/?.lua;;' LUA_CPATH='build/jit/?.so;;' luajit -e 'require "sandbox.jose"'
 --
 --   local key = jose.load_private_key(pem, { kid = "k1" })   -- RSA (>= 2048) or EC P-256
 --   jose.sign_jwt({ alg = "RS256", kid = "k1" }, { sub = "x" }, key)   --> compact JWS
@@ -12,7 +13,7 @@
 --   jose.hmac_key(secret)                                              --> key for HS*
 --   jose.random_bytes(32), jose.sha256(s), jose.b64url(s)             --> CSPRNG, digest, encoding
 local ffi = require "ffi"
-local cjson = require "cjson"
+local json = require "sandbox.json"
 
 ffi.cdef [[
 typedef struct bio_st BIO;
@@ -124,12 +125,8 @@ function _M.sha256(s)
   return ffi.string(md, len[0])
 end
 
--- JSON as real issuers write it: cjson escapes "/" as "\/", which is valid but makes
--- every URL claim differ from the real tokens'. A literal backslash is encoded "\\",
--- so "\/" can only be an escaped slash.
-function _M.json(value)
-  return (cjson.encode(value):gsub("\\/", "/"))
-end
+-- Compact JSON, "/" unescaped, as real issuers write it.
+_M.json = json.encode
 
 ---------------------------------------------------------------------------------------
 -- Keys.

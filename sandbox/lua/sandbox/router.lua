@@ -5,6 +5,10 @@
 -- parameter ("/contacts/counts" is not contact "counts"), whatever the order here.
 -- auth = "partner" marks a Technology Partner route: a partner token and the partner's
 -- x-api-key instead of an account's bearer token (app.lua's AUTHENTICATORS).
+-- A route's body definition comes from the spec's operation with the same method and
+-- path (lua/ctct/api/operations.lua); app.lua checks bodies against it (shape.lua).
+local operations = require("ctct.api.operations").operations
+
 local _M = {}
 
 _M.ROUTES = {
@@ -180,6 +184,23 @@ _M.ROUTES = {
   { "POST", "/partner/webhooks/subscriptions/{topic_id}/tests", "partner_webhooks", "test", auth = "partner" },
 }
 
+local function op_key(method, path)
+  return method .. " " .. (path:gsub("{[^}]*}", "{}"))
+end
+
+-- "PUT /contacts/{}" -> the body definition of that operation ("ContactPutRequest").
+local BODY_SCHEMAS = {}
+for _, op in pairs(operations) do
+  for _, p in ipairs(op.params) do
+    if p["in"] == "body" then BODY_SCHEMAS[op_key(op.method, op.path)] = p.schema end
+  end
+end
+
+-- The body definition of a route (METHOD, "/path/{param}" under the base path), or nil.
+function _M.body_schema(method, path)
+  return BODY_SCHEMAS[op_key(method, path)]
+end
+
 local function split(path)
   local segments = {}
   for segment in path:gmatch("[^/]+") do segments[#segments + 1] = segment end
@@ -204,7 +225,7 @@ function _M.compile(base, rows)
     end
     local route = {
       method = r[1], template = template, handler = handler, auth = r.auth or "bearer",
-      segments = segments, literals = literals,
+      segments = segments, literals = literals, schema = _M.body_schema(r[1], r[2]),
     }
     local bucket = by_length[#segments] or {}
     by_length[#segments] = bucket

@@ -1,6 +1,7 @@
 -- What clients did to /v3 since the last reset: counters, distinct connections, calls
 -- per route, and the last LOG_SIZE requests (never the token itself); and, under
--- "oauth", the authorization server's counters (sandbox/oauth/counters.lua).
+-- "oauth", the authorization server's counters (sandbox/oauth/counters.lua); under
+-- "json_capture", the lines written and skipped (capture.lua).
 --   stats:<counter>            requests, connections, throttled, quota_exceeded
 --   stats:conn:<serial>        seen connection serials (ngx.var.connection, unique
 --                              across workers)
@@ -11,6 +12,7 @@ local store = require "sandbox.store"
 local auth = require "sandbox.auth"
 local http = require "sandbox.http"
 local oauth_counters = require "sandbox.oauth.counters"
+local capture = require "sandbox.capture"
 
 local m = store.m
 
@@ -18,6 +20,18 @@ local _M = {}
 
 local LOG_SIZE = 200
 _M.LOG_SIZE = LOG_SIZE
+local BODY_MAX = 64 * 1024   -- bytes of a request body the log keeps
+
+-- The raw JSON request body as the log keeps it: body, truncated (nil when none).
+local function logged_body(ctx)
+  local body = ctx.request_body
+  if body == nil or not http.is_json_type(ctx.request_type) then return nil end
+  if #body <= BODY_MAX then return body end
+  local cut = BODY_MAX
+  -- Not inside a UTF-8 sequence: the log is JSON, and JSON text is UTF-8.
+  while cut > 0 and body:byte(cut + 1) >= 0x80 and body:byte(cut + 1) < 0xC0 do cut = cut - 1 end
+  return body:sub(1, cut), true
+end
 
 function _M.bump(name)
   m.incr("stats:" .. name, 1, 0)
@@ -46,14 +60,19 @@ function _M.record(route)
     http_version = version and string.format("%.1f", version) or http.null,
     user_agent = ngx.var.http_user_agent or http.null,
     accept_encoding = ngx.var.http_accept_encoding or http.null,
-    content_type = ngx.var.content_type or http.null,
+    content_type = ngx.ctx.request_type or ngx.var.content_type or http.null,
     authorization = auth.scheme(),
     body_bytes = ngx.ctx.body_bytes or tonumber(ngx.var.http_content_length) or 0,
     status = ngx.status,
   }
+  entry.body, entry.body_truncated = logged_body(ngx.ctx)
   local n = m.incr("reqlog:n", 1, 0)
   entry.n = n
-  m.set_json("reqlog:" .. (n % LOG_SIZE), entry)
+  local key = "reqlog:" .. (n % LOG_SIZE)
+  if not pcall(m.set_json, key, entry) then
+    entry.body, entry.body_truncated = nil, nil   -- not UTF-8: not JSON text, not kept
+    m.set_json(key, entry)
+  end
 end
 
 function _M.summary()
@@ -69,6 +88,7 @@ function _M.summary()
     quota_exceeded = m.get("stats:quota_exceeded") or 0,
     by_route = by_route,
     oauth = oauth_counters.summary(),
+    json_capture = capture.counts(),
   }
 end
 

@@ -8,7 +8,7 @@
 --                                     (TTL: 180 days, the real idle expiry)
 --   oauth:rt:<refresh_token>:used  -> times presented while rotation was on; the one
 --                                     request whose incr answers 1 wins
-local cjson_safe = require "cjson.safe"
+local json = require "sandbox.json"
 local store = require "sandbox.store"
 local auth = require "sandbox.auth"
 local issuer = require "sandbox.issuer"
@@ -119,8 +119,8 @@ end
 -- The client id (cid claim) of an access token the sandbox issued, or nil.
 local function token_client(token)
   local payload = token:match("^[^.]+%.([^.]+)%.[^.]+$")
-  local json = payload and common.b64url_decode(payload)
-  local claims = json and cjson_safe.decode(json)
+  local text = payload and common.b64url_decode(payload)
+  local claims = text and json.decode(text)
   return type(claims) == "table" and claims.cid or nil
 end
 

@@ -4,6 +4,7 @@
 --   sink:<name>:n / sink:<name>:<i>  -> count / JSON { body, headers }
 local store = require "sandbox.store"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 
 local m = store.m
 
@@ -47,7 +48,7 @@ function _M.serve(method, name)
     store_request(name)
     return 204
   elseif method == "GET" then
-    return 200, { requests = http.array(requests(name)) }
+    return 200, { requests = json.array(requests(name)) }
   elseif method == "DELETE" then
     forget(name)
     return 204

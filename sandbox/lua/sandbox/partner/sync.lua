@@ -27,7 +27,7 @@ local function pairs_of(body, name, key_field, value_field)
   local out = {}
   for i, item in ipairs(list) do
     local where = name .. "[" .. (i - 1) .. "]"
-    if type(item) ~= "table" or item[1] ~= nil then bad(where .. " must be an object") end
+    if not check.is_object(item) then bad(where .. " must be an object") end
     local k, v = item[key_field], item[value_field]
     if type(k) ~= "string" or k == "" then bad(where .. "." .. key_field .. " must be a non-empty string") end
     if type(v) == "number" or type(v) == "boolean" then v = tostring(v) end

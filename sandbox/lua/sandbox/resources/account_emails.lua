@@ -6,6 +6,7 @@
 --   a:<account>:account_email@address:<lowercased>  -> email_id
 local collection = require "sandbox.collection"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 
@@ -61,8 +62,8 @@ local function render(record)
     confirm_status = record.confirm_status,
     confirm_time = record.confirm_time,
     confirm_source_type = record.confirm_source_type,
-    roles = http.array(record.roles),
-    pending_roles = http.array(record.pending_roles),
+    roles = json.array(record.roles),
+    pending_roles = json.array(record.pending_roles),
   }
 end
 
@@ -104,7 +105,7 @@ function handlers.list(req)
     end
     if keep then out[#out + 1] = render(record) end
   end
-  return 200, http.array(out)
+  return 200, json.array(out)
 end
 
 function handlers.create(req)

@@ -7,6 +7,7 @@
 -- answers 201 with the activity "initialized"; the work runs in steps on later
 -- GET /activities/{id} (sandbox/bulk.lua).
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 local pager = require "sandbox.pager"
@@ -125,7 +126,7 @@ function handlers.list(req)
   local out = {}
   for i, record in ipairs(page) do out[i] = activity.render(record) end
   return 200, {
-    activities = http.array(out),
+    activities = json.array(out),
     _links = pager.links("/v3/activities", limit, next_from, args, { "state" }),
   }
 end
@@ -307,7 +308,7 @@ end
 local SMS_PERMISSIONS = check.set({ "not_set", "explicit" })
 
 local function import_list_ids(account, raw_values)
-  local ids = {}
+  local ids = json.array()
   for _, raw in ipairs(raw_values) do
     for _, id in ipairs(util.split_csv(raw)) do ids[#ids + 1] = id end
   end

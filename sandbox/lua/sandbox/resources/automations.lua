@@ -3,6 +3,7 @@
 -- The list answers 209, the only success code the spec gives listAutomations.
 local collection = require "sandbox.collection"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 
@@ -56,7 +57,7 @@ local function trigger_def(body)
   local date = v:object(body, "trigger_date")
   if t == "Date" and not date then v:fail("trigger_date is required for type Date") end
   return {
-    type = t, action_name = action, parameters = http.array(params), segment_id = segment_id,
+    type = t, action_name = action, parameters = json.array(params), segment_id = segment_id,
     engagement_level = level, bounds = bounds, trigger_date = date,
     unique_by = v:string(body, "unique_by"),
   }
@@ -69,7 +70,7 @@ local function definition(flow_id, name, campaign_id, trigger, state)
     workflow = { workflow_def = {
       parameters = { automation_flow_id = flow_id, automation_flow_name = name, campaign_id = campaign_id },
       correlation_metadata = { automation_flow_id = flow_id, campaign_id = campaign_id },
-      tasks = http.array({}),
+      tasks = json.array({}),
       status = state,
     } },
   }
@@ -79,15 +80,15 @@ end
 local function fix_arrays(def)
   if type(def) ~= "table" then return end
   local tdef = type(def.trigger) == "table" and def.trigger.trigger_def
-  if type(tdef) == "table" and type(tdef.parameters) == "table" then tdef.parameters = http.array(tdef.parameters) end
+  if type(tdef) == "table" and type(tdef.parameters) == "table" then tdef.parameters = json.array(tdef.parameters) end
   local wdef = type(def.workflow) == "table" and def.workflow.workflow_def
-  if type(wdef) == "table" and type(wdef.tasks) == "table" then wdef.tasks = http.array(wdef.tasks) end
+  if type(wdef) == "table" and type(wdef.tasks) == "table" then wdef.tasks = json.array(wdef.tasks) end
 end
 
 local function render(flow)
   fix_arrays(flow.draft_definition)
   fix_arrays(flow.active_definition)
-  if type(flow.structured_tags) == "table" then flow.structured_tags = http.array(flow.structured_tags) end
+  if type(flow.structured_tags) == "table" then flow.structured_tags = json.array(flow.structured_tags) end
   local out = util.copy(flow)
   out.seq, out.campaign_id, out.created_date, out.update_date, out.channel = nil, nil, nil, nil, nil
   return out
@@ -99,7 +100,7 @@ local function summary(flow)
     active_state = flow.status == "ACTIVE" and "ACTIVE" or "INACTIVE",
     draft_state = flow.active_definition and "PROMOTED" or "DRAFT",
     created_date = flow.created_date, update_date = flow.update_date, created_by_id = "1",
-    structured_tags = type(flow.structured_tags) == "table" and http.array(flow.structured_tags) or nil,
+    structured_tags = type(flow.structured_tags) == "table" and json.array(flow.structured_tags) or nil,
   }
 end
 
@@ -132,7 +133,7 @@ function handlers.list(req)
     local n = #out
     for i = 1, math.floor(n / 2) do out[i], out[n - i + 1] = out[n - i + 1], out[i] end
   end
-  return 209, { flow_summaries = http.array(out) }
+  return 209, { flow_summaries = json.array(out) }
 end
 
 -- 201 AutomationCampaign in DRAFT; ?workflowName= names it.
@@ -188,7 +189,7 @@ function handlers.put(req)
   end
   if description then flow.description = description end
   if status then flow.status = status end
-  if tags then flow.structured_tags = http.array(tags) end
+  if tags then flow.structured_tags = json.array(tags) end
   flow.update_date = util.now_iso()
   flows:update(req.account, flow)
   return 200, render(flow)

@@ -4,6 +4,7 @@
 -- other. contact_id has no uuid format in the spec, so an id that is not a uuid is a
 -- contact that does not exist (404).
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -96,7 +97,7 @@ function handlers.activity_details(req)
       campaign_activity_name = names and row.act.name or nil,
     }
   end
-  return 200, { tracking_activities = http.array(out), _links = links }
+  return 200, { tracking_activities = json.array(out), _links = links }
 end
 
 -- ContactCampaignActivitiesSummary: the email activities that started in [start, end].
@@ -112,7 +113,7 @@ function handlers.activity_summary(req)
       em_forwards = c.em_forwards, em_unsubscribes = c.em_optouts,
     }
   end
-  return 200, { contact_id = id, campaign_activities = http.array(out) }
+  return 200, { contact_id = id, campaign_activities = json.array(out) }
 end
 
 -- ContactOpenAndClickRates over the email activities that started in [start, end]:

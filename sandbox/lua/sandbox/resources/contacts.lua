@@ -8,6 +8,7 @@
 local collection = require "sandbox.collection"
 local store = require "sandbox.store"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -75,7 +76,7 @@ end
 local function opt_array(body, name, max)
   local v = body[name]
   if absent(v) then return nil end
-  if type(v) ~= "table" or (next(v) ~= nil and v[1] == nil) then bad(name .. " must be an array") end
+  if not json.is_array(v) then bad(name .. " must be an array") end
   if #v > max then bad(name .. " accepts at most " .. max .. " items") end
   return v
 end
@@ -296,7 +297,7 @@ local function render(account, c, include)
   if c.sms_channel then
     local sms = util.copy(c.sms_channel)
     sms.full_sms_address = nil
-    sms.sms_channel_consents = http.array(sms.sms_channel_consents)
+    sms.sms_channel_consents = json.array(sms.sms_channel_consents)
     out.sms_channel = sms
   end
   for name in pairs(include) do
@@ -308,7 +309,7 @@ local function render(account, c, include)
     elseif name == "custom_fields" then
       value = live_custom_fields(account, c)
     end
-    out[name] = http.array(value)
+    out[name] = json.array(value)
   end
   return out
 end
@@ -490,7 +491,7 @@ local function get_contacts(req)
   local out = {}
   for i, c in ipairs(page) do out[i] = render(account, c, include) end
   local body = {
-    contacts = http.array(out),
+    contacts = json.array(out),
     _links = pager.links("/v3/contacts", limit, next_from, args,
       { "email", "lists", "tags", "status", "include", "include_count" }),
   }
@@ -971,8 +972,7 @@ local function sms_history(req)
       },
     }
   end
-  if #out == 0 then return 200, "[]", nil, "application/json" end   -- a bare empty array
-  return 200, out
+  return 200, json.array(out)
 end
 
 -- Routes are in sandbox/router.lua.

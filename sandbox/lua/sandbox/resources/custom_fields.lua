@@ -5,6 +5,7 @@
 --   a:<account>:custom_field@name:<lowercased name> -> custom_field_id
 local collection = require "sandbox.collection"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -95,7 +96,7 @@ local function render(field)
       choices[i] = util.copy(c)
       choices[i].custom_field_id = field.custom_field_id
     end
-    out.choices = http.array(choices)
+    out.choices = json.array(choices)
   end
   return out
 end
@@ -156,7 +157,7 @@ function handlers.list(req)
   local out = {}
   for i, field in ipairs(page) do out[i] = render(field) end
   return 200, {
-    custom_fields = http.array(out),
+    custom_fields = json.array(out),
     _links = pager.links("/v3/contact_custom_fields", limit, next_from, req.args),
   }
 end

@@ -9,6 +9,7 @@
 -- sends it at once ("0": DONE with a send_history entry); unscheduling goes back to the
 -- status before SCHEDULED; a scheduled activity is sent when read after its date.
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 local store = require "sandbox.campaigns"
@@ -66,8 +67,8 @@ local function render(req, activity, include)
     format_type = activity.format_type,
   }
   if activity.role == "primary_email" then
-    out.contact_list_ids = http.array(activity.contact_list_ids)
-    out.segment_ids = http.array(activity.segment_ids)
+    out.contact_list_ids = json.array(activity.contact_list_ids)
+    out.segment_ids = json.array(activity.segment_ids)
     out.from_email, out.from_name = activity.from_email, activity.from_name
     out.reply_to_email, out.subject, out.preheader = activity.reply_to_email, activity.subject, activity.preheader
   end
@@ -99,12 +100,6 @@ local function recipients(req, body)
     end
   end
   return list_ids, segment_ids
-end
-
--- A JSON array as a whole body: http.array's empty marker only works inside a table.
-local function array_body(t)
-  if next(t) == nil then return "[]" end
-  return t
 end
 
 local handlers = {}
@@ -147,7 +142,7 @@ end
 
 function handlers.get_schedules(req)
   local activity = find(req)
-  if activity.current_status ~= "SCHEDULED" then return 200, array_body({}) end
+  if activity.current_status ~= "SCHEDULED" then return 200, json.array({}) end
   return 200, { { scheduled_date = activity.scheduled_date } }
 end
 
@@ -178,7 +173,7 @@ function handlers.schedule(req)
   end
   if epoch == nil then
     store.send(req.account, activity)
-    return 201, array_body({})
+    return 201, json.array({})
   end
   activity.prior_status = status
   activity.scheduled_date, activity.scheduled_epoch = util.iso(epoch), epoch
@@ -232,10 +227,10 @@ function handlers.send_history(req)
   local out = {}
   for i, entry in ipairs(activity.send_history or {}) do
     local e = util.copy(entry)
-    e.contact_list_ids, e.segment_ids = http.array(entry.contact_list_ids), http.array(entry.segment_ids)
+    e.contact_list_ids, e.segment_ids = json.array(entry.contact_list_ids), json.array(entry.segment_ids)
     out[i] = e
   end
-  return 200, array_body(out)
+  return 200, json.array(out)
 end
 
 ---------------------------------------------------------------------------------------
@@ -324,7 +319,7 @@ end
 
 function handlers.get_resends(req)
   local activity = find_primary(req, "resent")
-  if not activity.resend then return 200, array_body({}) end
+  if not activity.resend then return 200, json.array({}) end
   return 200, { render_resend(activity, true) }
 end
 

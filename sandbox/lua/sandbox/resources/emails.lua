@@ -4,6 +4,7 @@
 -- Creating a campaign makes its primary_email and permalink activities; only custom
 -- code emails (format_type 5) can be created, from a CONFIRMED account email.
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -96,7 +97,7 @@ function _M.render(campaign, full)
     for i, ref in ipairs(campaign.activities) do
       refs[i] = { campaign_activity_id = ref.campaign_activity_id, role = ref.role }
     end
-    out.campaign_activities = http.array(refs)
+    out.campaign_activities = json.array(refs)
   end
   return out
 end
@@ -129,7 +130,7 @@ function handlers.list(req)
   local out = {}
   for i, campaign in ipairs(page) do out[i] = _M.render(store.fresh(req.account, campaign), false) end
   return 200, {
-    campaigns = http.array(out),
+    campaigns = json.array(out),
     _links = pager.links("/v3/emails", limit, next_from, args, { "before_date", "after_date" }),
   }
 end
@@ -205,7 +206,7 @@ function handlers.xrefs(req)
       }
     end
   end
-  return 200, { xrefs = http.array(out) }
+  return 200, { xrefs = json.array(out) }
 end
 
 _M.handlers = handlers

@@ -11,6 +11,7 @@
 local collection = require "sandbox.collection"
 local store = require "sandbox.store"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -89,7 +90,7 @@ local function cursor_page(items, args, default, max, path, keep)
     end
     return path .. "?" .. table.concat(parts, "&")
   end
-  local out = { records = http.array(page), total_records = #items }
+  local out = { records = json.array(page), total_records = #items }
   local links = {}
   if from + limit <= #items then
     out.next_cursor = pager.encode_cursor(limit, from + limit)
@@ -496,7 +497,7 @@ function handlers.registration(req)
       for k, t in ipairs(reg.tickets) do
         tickets[k] = { order_ticket_key = t.order_ticket_key, checked_in_time = t.checked_in_time,
                        price = TICKET_PRICE, ticket_name = "General Admission", editable = false,
-                       fields = http.array({}) }
+                       fields = json.array({}) }
         details[k] = { line_item_type = "TICKET", name = "General Admission",
                        amount = string.format("$%.2f", TICKET_PRICE), amount_unformatted = TICKET_PRICE }
       end
@@ -514,9 +515,9 @@ function handlers.registration(req)
             field_type = "TEXT", label_key = "registration.field.label.contact_email_address",
             field_value = reg.email_address },
         },
-        tickets = http.array(tickets),
+        tickets = json.array(tickets),
         order_summary = {
-          details = http.array(details), payment_status = reg.payment_status, payment_method = "STRIPE",
+          details = json.array(details), payment_status = reg.payment_status, payment_method = "STRIPE",
           number = (reg.registration_id:sub(1, 11):gsub("%-", "")), title = event.title,
         },
       }

@@ -3,7 +3,7 @@
 -- number of visitors; the unique reports list a share of them once each, p_contact_opens
 -- lists every open (repeat visits too). Cursor paging, limit 1-500 (50), and
 -- contacts_filter (a case-insensitive part of the first name, last name or email).
-local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -103,7 +103,7 @@ local function report(kind)
     local out = {}
     for i, row in ipairs(page) do out[i] = render(id, kind, row) end
     -- The page schemas require _links: {} on the last page.
-    return 200, { tracking_activities = http.array(out), _links = links or {} }
+    return 200, { tracking_activities = json.array(out), _links = links or {} }
   end
 end
 

@@ -6,6 +6,7 @@
 local collection = require "sandbox.collection"
 local store = require "sandbox.store"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local activity = require "sandbox.activity"
@@ -130,7 +131,7 @@ local function get_lists(req)
   local out = {}
   for i, list in ipairs(page) do out[i] = render(req.account, list, membership) end
   local body = {
-    lists = http.array(out),
+    lists = json.array(out),
     _links = pager.links("/v3/contact_lists", limit, next_from, args,
       { "include_count", "include_membership_count", "name", "status" }),
   }
@@ -198,7 +199,7 @@ function _M.xrefs(collection_, account, args, id_field)
       out[#out + 1] = { sequence_id = sequence_id, [id_field] = record[id_field] }
     end
   end
-  return { xrefs = http.array(out) }
+  return { xrefs = json.array(out) }
 end
 
 local function list_xrefs(req)

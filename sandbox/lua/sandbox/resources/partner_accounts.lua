@@ -3,6 +3,7 @@
 -- setPlan, cancelAccount, createSSOUser). Handlers get req.partner (the partner
 -- client the token was issued to; see sandbox/partner/auth.lua) and no req.account.
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 local accounts = require "sandbox.partner.accounts"
@@ -64,7 +65,7 @@ function handlers.list(req)
     if args.account_type then href = href .. "&account_type=" .. account_type end
     links = { next = { href = href } }
   end
-  return 200, { site_owner_list = http.array(out), _links = links }
+  return 200, { site_owner_list = json.array(out), _links = links }
 end
 
 function handlers.provision(req)

@@ -6,6 +6,7 @@
 -- Tracking reports page with the usual cursor (_links.next.href); rows keep their
 -- order, so the pages of a report hold every row exactly once.
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -54,7 +55,7 @@ local function page_of(req, items, path, keep, render, links_required)
   local out = {}
   for i, row in ipairs(page) do out[i] = render(row) end
   if links == nil and links_required then links = {} end
-  return { tracking_activities = http.array(out), _links = links }
+  return { tracking_activities = json.array(out), _links = links }
 end
 
 local function tracking(kind, links_required)
@@ -122,7 +123,7 @@ function handlers.links(req)
   for _, link in ipairs(rows.link_counts(rows.activity(id))) do
     if no_clicks or link.unique_clicks > 0 then out[#out + 1] = link end
   end
-  return 200, { campaign_activity_id = id, link_click_counts = http.array(out) }
+  return 200, { campaign_activity_id = id, link_click_counts = json.array(out) }
 end
 
 -- StatsEmail (the fields of StatsEmailActivity that StatsEmail has).
@@ -148,7 +149,7 @@ function handlers.campaign_stats(req)
     results[i] = { campaign_id = campaign_id, stats = stats, percents = rows.percents(stats),
                    last_refresh_time = rows.refresh_time(m) }
   end
-  return 200, { results = http.array(results), errors = http.array({}) }
+  return 200, { results = json.array(results), errors = json.array({}) }
 end
 
 -- CampaignActivityStatsQueryResultEmail for up to 10 campaign activity ids.
@@ -162,7 +163,7 @@ function handlers.activity_stats(req)
       stats = rows.activity_stats(m), last_refresh_time = rows.refresh_time(m),
     }
   end
-  return 200, { results = http.array(results), errors = http.array({}) }
+  return 200, { results = json.array(results), errors = json.array({}) }
 end
 
 -- BulkEmailCampaignSummariesPage: the account's campaigns, newest first; the
@@ -191,7 +192,7 @@ function handlers.campaign_summaries(req)
   end
   local delivered = total.sends - total.bounces
   return 200, {
-    bulk_email_campaign_summaries = http.array(out),
+    bulk_email_campaign_summaries = json.array(out),
     aggregate_percents = {
       open = rows.pct(total.opens, delivered), click = rows.pct(total.clicks, delivered),
       did_not_open = rows.pct(total.not_opened, delivered), bounce = rows.pct(total.bounces, total.sends),
@@ -223,7 +224,7 @@ function handlers.sms_summaries(req)
                last_sent_date = util.iso(c.t), unique_counts = c.unique_counts }
   end
   return 200, {
-    bulk_sms_campaign_summaries = http.array(out),
+    bulk_sms_campaign_summaries = json.array(out),
     aggregate_percents = {
       deliver = rows.pct(total.delivers, total.sends), click = rows.pct(total.clicks, total.delivers),
       bounce = rows.pct(total.sends - total.delivers, total.sends),

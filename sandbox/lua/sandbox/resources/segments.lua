@@ -7,6 +7,7 @@
 -- The criteria are stored as given; the sandbox does not evaluate them.
 local collection = require "sandbox.collection"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -68,7 +69,7 @@ end
 local function check_criteria(body)
   local criteria = v:string(body, "segment_criteria", { required = true, max = CRITERIA_MAX })
   local parsed = http.decode(criteria)
-  if type(parsed) ~= "table" or (next(parsed) ~= nil and parsed[1] ~= nil) then
+  if type(parsed) ~= "table" or json.is_array(parsed) then
     v:fail("segment_criteria must be a JSON object in a string")
   end
   local group = parsed.criteria
@@ -116,7 +117,7 @@ function handlers.list(req)
   local page, links = pager.slice(live, args, LIMIT_DEFAULT, LIMIT_MAX, "/v3/segments", { "sort_by" })
   local out = {}
   for i, segment in ipairs(page) do out[i] = render(segment, false) end
-  return 200, { segments = http.array(out), _links = links }
+  return 200, { segments = json.array(out), _links = links }
 end
 
 function handlers.create(req)

@@ -4,6 +4,7 @@
 -- a:<account>:social_post:<seq>).
 local collection = require "sandbox.collection"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local check = require "sandbox.check"
 
@@ -101,7 +102,7 @@ function handlers.hashtag_groups(req)
     links.next = { href = "/v3/social/hashtags/groups?limit=" .. limit .. "&page=" .. (page + 1) }
   end
   return 200, {
-    hashtag_groups = http.array(out), _links = links,
+    hashtag_groups = json.array(out), _links = links,
     page = { page = page, size = limit, total_elements = total, total_pages = math.ceil(total / limit) },
   }
 end
@@ -156,8 +157,8 @@ function handlers.create_post(req)
         campaign_activity_status_date = now,
       }
     end
-    out[i] = { post_content_id = util.uuid(), text = text, images = http.array(images), settings = settings,
-               profiles = http.array(rendered) }
+    out[i] = { post_content_id = util.uuid(), text = text, images = json.array(images), settings = settings,
+               profiles = json.array(rendered) }
   end
   local post = posts:insert(req.account, {
     name = name or ("Social post " .. now:sub(1, 10)), status = status, scheduled_time = scheduled,

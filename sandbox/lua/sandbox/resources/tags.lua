@@ -7,6 +7,7 @@
 local collection = require "sandbox.collection"
 local store = require "sandbox.store"
 local http = require "sandbox.http"
+local json = require "sandbox.json"
 local util = require "sandbox.util"
 local pager = require "sandbox.pager"
 local check = require "sandbox.check"
@@ -83,7 +84,7 @@ function handlers.list(req)
   local out = {}
   for i, tag in ipairs(page) do out[i] = render(req.account, tag, include_count) end
   return 200, {
-    tags = http.array(out),
+    tags = json.array(out),
     _links = pager.links("/v3/contact_tags", limit, next_from, args, { "include_count" }),
   }
 end
