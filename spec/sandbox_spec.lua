@@ -157,14 +157,16 @@ describe("sandbox #once", function()
     it("sets and reports config, and reset restores the defaults", function()
       local status, cfg = sb:admin("POST", "/__sandbox/config", { latency_ms = 5, daily_quota = 7 })
       assert.are.equal(200, status)
+      -- json_capture: sandbox/start's --json-capture (the helper's, under CTCT_JSON_CAPTURE_DIR).
+      local capture = sb.json_capture or ""
       assert.are.same({ rate_limit_per_second = 0, daily_quota = 7, latency_ms = 5, activity_polls = 3,
-                        partner_token_ttl = 3600 }, cfg)
+                        partner_token_ttl = 3600, json_capture = capture }, cfg)
       local _, got = sb:admin("GET", "/__sandbox/config")
       assert.are.same(cfg, got)
       sb:reset()
       _, got = sb:admin("GET", "/__sandbox/config")
       assert.are.same({ rate_limit_per_second = 4, daily_quota = 10000, latency_ms = 0, activity_polls = 3,
-                        partner_token_ttl = 3600 }, got)
+                        partner_token_ttl = 3600, json_capture = capture }, got)
       assert.are.equal(400, (sb:admin("POST", "/__sandbox/config", { latency_ms = -1 })))
       assert.are.equal(400, (sb:admin("POST", "/__sandbox/config", { nonsense = 1 })))
     end)
