@@ -76,6 +76,15 @@ describe("tokens issued by the sandbox", function()
     assert.is_nil(bad)
     assert.equal("kid_unknown", err.reason)
   end)
+
+  it("webhooks.verify hands jwks_shared_dict to the key set (checked before any fetch)", function()
+    local body = '{"event_type":"account.cancel"}'
+    local sig = sb:webhook_signature(body)
+    local ok, err = pcall(webhooks.verify, body, { ["X-CTCT-WEBHOOK-SIG"] = sig },
+      { jwks = sb.webhook_jwks_url .. "?shared", jwks_shared_dict = 42 })
+    assert.is_false(ok)
+    assert.matches("shared_dict must be the name of a lua_shared_dict", tostring(err), 1, true)
+  end)
 end)
 
 describe("tokens issued by oidc-provider", function()

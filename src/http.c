@@ -13,7 +13,8 @@
  *
  * A request may name a `sink` file: the body then goes to "<sink>.part" as it
  * arrives (no size cap, constant memory) and is renamed to the sink on a 2xx,
- * removed otherwise, so a sink never holds half a download. */
+ * removed otherwise, so a sink never holds half a download (download.c, the
+ * atomic download-to-file the nginx transport uses too). */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "ctct.h"
+#include "download.h"
 #include "version.h"
 
 #define SESSION_MT "ctct.core.session"
@@ -35,6 +37,8 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_MAX_RESPONSE ((curl_off_t)64 * 1024 * 1024)
 #define MAX_HEADER_BYTES ((size_t)256 * 1024)
+#define MAX_HEADER_FIELDS 1000 /* in one response head */
+#define MAX_INTERIM 10         /* 1xx answers before the final one */
 #define MAX_CONCURRENCY 64
 
 /* ---- growable byte buffer ------------------------------------------------ */
@@ -81,6 +85,7 @@ typedef struct {
   CURL *easy;           /* reused by sequential requests */
   CURLM *multi;         /* made by the first request_many */
   transfer_t *owned;    /* transfers that own an easy handle (request_many) */
+  transfer_t *seq;      /* the sequential requests' transfer, reused (l_request) */
   char *cafile, *user_agent, *proxy;
   long connect_ms, timeout_ms;
   curl_off_t max_response;
@@ -96,11 +101,17 @@ struct transfer {
   buf_t body, head;
   curl_off_t max_response;
   int too_large, out_of_memory, sink_failed, has_sink;
-  FILE *sink;           /* the body goes here instead of `body` */
-  char *sink_path, *sink_part;
+  int head_refused;     /* a HEAD_* reason: the response head broke a bound */
+  int head_fields, status_lines, head_done;
+  ctct_part_t *sink;    /* the body goes here instead of `body` */
   curl_off_t sink_bytes;
+  char sink_error[300];
   char errbuf[CURL_ERROR_SIZE];
 };
+
+/* Why a response head was refused (transfer.head_refused, head_problem). */
+enum { HEAD_OK, HEAD_TOO_BIG, HEAD_TOO_MANY_FIELDS, HEAD_TOO_MANY_INTERIM, HEAD_LINE_TOO_LONG,
+       HEAD_NOT_HTTP, HEAD_LIBCURL_LIMIT };
 
 /* What a request asks for, borrowed from its Lua table (which stays on the
  * stack, so the strings outlive the transfer). */
@@ -127,7 +138,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
      * error message. libcurl allows getinfo from its callbacks. */
     if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status >= 200 &&
         status <= 299) {
-      if (fwrite(p, 1, len, t->sink) != len) {
+      if (!ctct_part_write(t->sink, p, len)) {
+        snprintf(t->sink_error, sizeof t->sink_error, "%s", ctct_part_error(t->sink));
         t->sink_failed = 1;
         return 0;
       }
@@ -149,12 +161,24 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   transfer_t *t = ud;
   size_t len = size * n;
-  /* A status line starts a new header block (after 100 Continue or a proxy's
-   * CONNECT answer): keep only the final response's headers. */
-  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+  /* A status line starts a new header block (after 100 Continue; a proxy's
+   * CONNECT answer is suppressed): keep only the final response's headers,
+   * and bound how many interim blocks come first and what one block holds. */
+  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     t->head.len = 0;
+    t->head_fields = t->head_done = 0;
+    if (++t->status_lines > MAX_INTERIM + 1) {
+      t->head_refused = HEAD_TOO_MANY_INTERIM;
+      return 0;
+    }
+  } else if (len <= 2 && (p[0] == '\r' || p[0] == '\n')) {
+    t->head_done = 1;
+  } else if (++t->head_fields > MAX_HEADER_FIELDS) {
+    t->head_refused = HEAD_TOO_MANY_FIELDS;
+    return 0;
+  }
   if (t->head.len + len > MAX_HEADER_BYTES) {
-    t->too_large = 1;
+    t->head_refused = HEAD_TOO_BIG;
     return 0;
   }
   if (!buf_add(&t->head, p, len)) {
@@ -195,20 +219,14 @@ static void transfer_release_easy(transfer_t *t) {
 
 /* Close the sink; keep it (rename into place) only when asked to. */
 static int sink_finish(transfer_t *t, int keep) {
-  int ok = 1;
-  if (t->sink) {
-    ok = fflush(t->sink) == 0 && fsync(fileno(t->sink)) == 0;
-    ok = fclose(t->sink) == 0 && ok;
-    t->sink = NULL;
-    if (keep && ok)
-      ok = rename(t->sink_part, t->sink_path) == 0;
-    if (!keep || !ok)
-      unlink(t->sink_part);
-  }
-  free(t->sink_path);
-  free(t->sink_part);
-  t->sink_path = t->sink_part = NULL;
-  return ok;
+  ctct_part_t *part = t->sink;
+  t->sink = NULL;
+  if (!part)
+    return 1;
+  if (keep)
+    return ctct_part_commit(part, t->sink_error, sizeof t->sink_error);
+  ctct_part_abort(part);
+  return 1;
 }
 
 static void transfer_free(transfer_t *t) {
@@ -223,6 +241,35 @@ static void transfer_free(transfer_t *t) {
 static int transfer_gc(lua_State *L) {
   transfer_free(luaL_checkudata(L, 1, TRANSFER_MT));
   return 0;
+}
+
+/* The sequential requests of a session reuse one C-allocated transfer: no
+ * userdata and finalizer per request, and the buffers keep their memory (the
+ * body's up to KEEP_BODY bytes). Nothing is lost when a request raises half-way
+ * (bad header, out of memory): what it left (a header list, a sink's .part
+ * file) is released when the next request starts, or with the session. */
+#define KEEP_BODY ((size_t)1 << 20)
+#define KEEP_HEAD ((size_t)64 << 10)
+
+static void transfer_reuse(transfer_t *t, session_t *s) {
+  buf_t body = t->body, head = t->head;
+  sink_finish(t, 0);
+  curl_slist_free_all(t->headers);
+  memset(t, 0, sizeof *t);
+  t->session = s;
+  t->max_response = s->max_response;
+  t->body = body;
+  t->head = head;
+  t->body.len = t->head.len = 0;
+}
+
+static void transfer_done(transfer_t *t) {
+  curl_slist_free_all(t->headers);
+  t->headers = NULL;
+  if (t->body.cap > KEEP_BODY)
+    buf_free(&t->body);
+  if (t->head.cap > KEEP_HEAD)
+    buf_free(&t->head);
 }
 
 static transfer_t *transfer_new(lua_State *L, session_t *s) {
@@ -252,8 +299,9 @@ static const char *required_string(lua_State *L, int r, const char *field, size_
 static void add_header(lua_State *L, transfer_t *t, int name_idx, int value_idx) {
   size_t nl, vl, i;
   const char *name, *value;
-  char *line;
+  char small[512], *line;
   struct curl_slist *list;
+  int pushed = 0;
 
   if (lua_type(L, name_idx) != LUA_TSTRING)
     luaL_error(L, "request.headers: header names must be strings");
@@ -266,18 +314,22 @@ static void add_header(lua_State *L, transfer_t *t, int name_idx, int value_idx)
   if (lua_type(L, value_idx) != LUA_TSTRING && lua_type(L, value_idx) != LUA_TNUMBER)
     luaL_error(L, "request.headers: value of '%s' must be a string", name);
   /* Copy a number to a string without converting the table's value in place. */
-  lua_pushvalue(L, value_idx);
-  value = lua_tolstring(L, -1, &vl);
+  if (lua_type(L, value_idx) == LUA_TNUMBER) {
+    lua_pushvalue(L, value_idx);
+    pushed = 1;
+  }
+  value = lua_tolstring(L, pushed ? -1 : value_idx, &vl);
   for (i = 0; i < vl; i++) {
     unsigned char c = (unsigned char)value[i];
     if ((c < 0x20 && c != '\t') || c == 0x7f)
       luaL_error(L, "request.headers: value of '%s' contains a control character (CR/LF?)", name);
   }
   if (!t) { /* validation only */
-    lua_pop(L, 1);
+    lua_pop(L, pushed);
     return;
   }
-  line = malloc(nl + vl + 3);
+  /* The usual header fits on the stack: no malloc/free per header. */
+  line = nl + vl + 3 <= sizeof small ? small : malloc(nl + vl + 3);
   if (!line)
     luaL_error(L, "ctct.core: out of memory");
   memcpy(line, name, nl);
@@ -292,11 +344,12 @@ static void add_header(lua_State *L, transfer_t *t, int name_idx, int value_idx)
     line[nl + 2 + vl] = '\0';
   }
   list = curl_slist_append(t->headers, line); /* copies the line */
-  free(line);
+  if (line != small)
+    free(line);
   if (!list)
     luaL_error(L, "ctct.core: out of memory");
   t->headers = list;
-  lua_pop(L, 1);
+  lua_pop(L, pushed);
 }
 
 /* Check the request table at index r and, when t is given, build its header
@@ -348,25 +401,15 @@ static void read_request(lua_State *L, int r, const session_t *s, transfer_t *t,
   lua_pop(L, 1);
 
   if (t && q->sink) {
-    size_t n = strlen(q->sink);
-    int fd;
-    t->sink_path = malloc(n + 1);
-    t->sink_part = malloc(n + 6);
-    if (!t->sink_path || !t->sink_part)
-      luaL_error(L, "ctct.core: out of memory");
-    memcpy(t->sink_path, q->sink, n + 1);
-    memcpy(t->sink_part, q->sink, n);
-    memcpy(t->sink_part + n, ".part", 6);
+    char err[4400];
     t->has_sink = 1;
-    fd = open(t->sink_part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0 || !(t->sink = fdopen(fd, "wb"))) {
-      if (fd >= 0)
-        close(fd);
-      luaL_error(L, "request.sink: cannot write %s", t->sink_part);
-    }
+    t->sink = ctct_part_open(q->sink, err, sizeof err); /* <sink>.part, O_EXCL|O_NOFOLLOW 0600 */
+    if (!t->sink)
+      luaL_error(L, "request.sink: %s", err);
   }
-  if (t) {
-    /* Never wait a second for "100 Continue" before sending a body. */
+  if (t && (q->body || strcmp(q->method, "POST") == 0)) {
+    /* Never wait a second for "100 Continue" before sending a body (only a
+     * request with a body can have libcurl add "Expect: 100-continue"). */
     struct curl_slist *list = curl_slist_append(t->headers, "Expect:");
     if (!list)
       luaL_error(L, "ctct.core: out of memory");
@@ -421,6 +464,8 @@ static CURLcode apply_request(transfer_t *t, const request_t *q) {
   SET(CURLOPT_URL, q->url);
   SET(CURLOPT_CONNECTTIMEOUT_MS, q->connect_ms);
   SET(CURLOPT_TIMEOUT_MS, q->timeout_ms);
+  /* A download to a sink file has no size cap (its error bodies do, on_body). */
+  SET(CURLOPT_MAXFILESIZE_LARGE, q->sink ? (curl_off_t)0 : t->max_response);
   SET(CURLOPT_WRITEDATA, t);
   SET(CURLOPT_HEADERDATA, t);
   SET(CURLOPT_ERRORBUFFER, t->errbuf);
@@ -464,7 +509,8 @@ static void collect(transfer_t *t, CURLcode code, outcome_t *o) {
   o->status = info_long(t->easy, CURLINFO_RESPONSE_CODE);
   o->http_version = info_long(t->easy, CURLINFO_HTTP_VERSION);
   o->connects = info_long(t->easy, CURLINFO_NUM_CONNECTS);
-  o->request_size = info_long(t->easy, CURLINFO_REQUEST_SIZE);
+  /* Only a failure asks whether anything was sent (maybe_sent). */
+  o->request_size = code == CURLE_OK ? 0 : info_long(t->easy, CURLINFO_REQUEST_SIZE);
 }
 
 /* ---- results --------------------------------------------------------------- */
@@ -486,45 +532,51 @@ static int is_upper_ascii(unsigned char c) { return c >= 'A' && c <= 'Z'; }
 /* Headers of the final response as { lower-case name = value }; repeated
  * headers are joined with ", " as RFC 9110 allows. */
 static void push_headers(lua_State *L, buf_t *head) {
-  char *d = head->data;
-  size_t n = head->len, i = 0, lines = 0;
+  char *d = head->data, *all_end, *p;
+  size_t lines = 0;
   int first = 1;
-  for (i = 0; i < n; i++) /* size the table once instead of rehashing */
-    lines += d[i] == '\n';
-  i = 0;
+  if (!d) {
+    lua_createtable(L, 0, 0);
+    return;
+  }
+  all_end = d + head->len;
+  /* Lines found with memchr, not byte by byte; the table sized once. */
+  for (p = d; p < all_end && (p = memchr(p, '\n', (size_t)(all_end - p))) != NULL; p++)
+    lines++;
   lua_createtable(L, 0, lines > 1 ? (int)lines - 1 : 0);
-  while (i < n) {
-    size_t start = i, end, k, nl, vl;
-    char *colon, *v;
-    while (i < n && d[i] != '\n')
-      i++;
-    end = i;
-    if (i < n)
-      i++;
-    if (end > start && d[end - 1] == '\r')
+  p = d;
+  while (p < all_end) {
+    char *start = p, *end = memchr(p, '\n', (size_t)(all_end - p)), *colon, *v, *k;
+    size_t nl, vl;
+    if (end) {
+      p = end + 1;
+    } else {
+      end = p = all_end;
+    }
+    if (end > start && end[-1] == '\r')
       end--;
     if (first) { /* the status line */
       first = 0;
       continue;
     }
-    if (end == start || d[start] == ' ' || d[start] == '\t')
+    if (end == start || *start == ' ' || *start == '\t')
       continue; /* blank line, or obsolete line folding (RFC 9112 forbids it) */
-    colon = memchr(d + start, ':', end - start);
-    if (!colon || colon == d + start)
+    colon = memchr(start, ':', (size_t)(end - start));
+    if (!colon || colon == start)
       continue;
-    nl = (size_t)(colon - (d + start));
-    for (k = start; k < start + nl; k++)
-      if (is_upper_ascii((unsigned char)d[k]))
-        d[k] = (char)(d[k] - 'A' + 'a');
+    nl = (size_t)(colon - start);
+    for (k = start; k < colon; k++)
+      if (is_upper_ascii((unsigned char)*k))
+        *k = (char)(*k - 'A' + 'a');
     v = colon + 1;
-    vl = (size_t)(d + end - v);
+    vl = (size_t)(end - v);
     while (vl > 0 && (*v == ' ' || *v == '\t')) {
       v++;
       vl--;
     }
     while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
       vl--;
-    lua_pushlstring(L, d + start, nl);
+    lua_pushlstring(L, start, nl);
     lua_pushvalue(L, -1);
     lua_rawget(L, -3);
     if (lua_isnil(L, -1)) {
@@ -539,8 +591,47 @@ static void push_headers(lua_State *L, buf_t *head) {
   }
 }
 
+/* A response head the server got wrong: our bounds (on_header), libcurl's
+ * own (one line over CURL_MAX_HTTP_HEADER, 100 KiB, is CURLE_OUT_OF_MEMORY
+ * with no detail before the head is complete; all heads of an answer over
+ * 300 KiB, "Too large response headers"), or no HTTP status line at all
+ * (libcurl takes it for HTTP/0.9 and refuses it). */
+static int head_problem(const transfer_t *t, CURLcode code) {
+  if (t->head_refused)
+    return t->head_refused;
+  if (code == CURLE_OUT_OF_MEMORY && !t->out_of_memory && !t->head_done)
+    return HEAD_LINE_TOO_LONG;
+  if (code == CURLE_UNSUPPORTED_PROTOCOL && strstr(t->errbuf, "HTTP/0.9"))
+    return HEAD_NOT_HTTP;
+  if (code != CURLE_OK && strncmp(t->errbuf, "Too large response headers", 26) == 0)
+    return HEAD_LIBCURL_LIMIT;
+  return HEAD_OK;
+}
+
+static void push_head_problem(lua_State *L, const transfer_t *t, int why) {
+  switch (why) {
+  case HEAD_TOO_BIG:
+    lua_pushfstring(L, "response head over %d KiB", (int)(MAX_HEADER_BYTES / 1024));
+    break;
+  case HEAD_TOO_MANY_FIELDS:
+    lua_pushfstring(L, "response head has more than %d header fields", MAX_HEADER_FIELDS);
+    break;
+  case HEAD_TOO_MANY_INTERIM:
+    lua_pushfstring(L, "more than %d interim (1xx) responses", MAX_INTERIM);
+    break;
+  case HEAD_LINE_TOO_LONG:
+    lua_pushfstring(L, "response header line over %d KiB", CURL_MAX_HTTP_HEADER / 1024);
+    break;
+  case HEAD_NOT_HTTP:
+    lua_pushfstring(L, "not an HTTP response (bad status line; libcurl: %s)", t->errbuf);
+    break;
+  default:
+    lua_pushstring(L, t->errbuf);
+  }
+}
+
 static const char *error_kind(const transfer_t *t, CURLcode code) {
-  if (t->too_large || t->out_of_memory)
+  if (t->too_large || t->out_of_memory || head_problem(t, code))
     return "protocol";
   if (t->sink_failed)
     return "validation";
@@ -598,13 +689,15 @@ static void push_error(lua_State *L, const transfer_t *t, const outcome_t *o) {
   lua_createtable(L, 0, 4);
   lua_pushstring(L, error_kind(t, o->code));
   lua_setfield(L, -2, "kind");
-  if (t->too_large || o->code == CURLE_FILESIZE_EXCEEDED) {
+  if (head_problem(t, o->code)) {
+    push_head_problem(L, t, head_problem(t, o->code));
+  } else if (t->too_large || o->code == CURLE_FILESIZE_EXCEEDED) {
     lua_pushfstring(L, "response larger than max_response_bytes (%d MiB)",
                     (int)(t->max_response / (1024 * 1024)));
   } else if (t->out_of_memory) {
     lua_pushliteral(L, "out of memory while reading the response");
   } else if (t->sink_failed) {
-    lua_pushfstring(L, "cannot write the download to %s", t->sink_part ? t->sink_part : "the sink");
+    lua_pushstring(L, t->sink_error[0] ? t->sink_error : "cannot write the download");
   } else if (t->errbuf[0]) { /* libcurl's own detail, e.g. which host and port */
     lua_pushstring(L, t->errbuf);
   } else {
@@ -613,7 +706,7 @@ static void push_error(lua_State *L, const transfer_t *t, const outcome_t *o) {
   lua_setfield(L, -2, "message");
   lua_pushinteger(L, (lua_Integer)o->code);
   lua_setfield(L, -2, "curl_code");
-  lua_pushboolean(L, maybe_sent(o));
+  lua_pushboolean(L, maybe_sent(o) || head_problem(t, o->code)); /* the server answered */
   lua_setfield(L, -2, "sent");
 }
 
@@ -667,6 +760,11 @@ static void session_free(session_t *s) {
   if (s->closed)
     return;
   s->closed = 1;
+  if (s->seq) {
+    transfer_free(s->seq);
+    free(s->seq);
+    s->seq = NULL;
+  }
   /* Transfers abandoned by an error still hold easy handles: free them here
    * and cut their link, whatever order the garbage collector picks. */
   while (s->owned) {
@@ -791,7 +889,10 @@ static int l_request(lua_State *L) {
   int pushed;
 
   lua_settop(L, 2);
-  t = transfer_new(L, s); /* index 3: freed by __gc whatever happens */
+  if (!s->seq && !(s->seq = calloc(1, sizeof *s->seq)))
+    return luaL_error(L, "ctct.core: out of memory");
+  t = s->seq;
+  transfer_reuse(t, s);
   read_request(L, 2, s, t, &q);
 
   t->easy = s->easy;
@@ -807,7 +908,7 @@ static int l_request(lua_State *L) {
   t->easy = NULL;
   settle_sink(t, &o);
   pushed = push_outcome(L, t, &o);
-  transfer_free(t);
+  transfer_done(t);
   return pushed;
 }
 

@@ -43,6 +43,9 @@ end
 M.DEFAULT_BASE_URL = "https://api.cc.email/v3"
 
 local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true }
+local byte, find, min = string.byte, string.find, math.min
+local SLASH = 47 -- "/"
+local BODY_ROOT = { root = "body" } -- encoder errors name body.street_addresses[2].city
 
 -- Programmer errors raise, naming the argument. `level` counts from the
 -- function that calls `bad` (1) up to the user's code.
@@ -104,6 +107,9 @@ local OPTION_CHECKS = {
   end,
   http2 = function(v, level)
     if v ~= nil and type(v) ~= "boolean" then bad("option 'http2'", "must be a boolean", level + 1) end
+  end,
+  ordered_json = function(v, level)
+    if v ~= nil and type(v) ~= "boolean" then bad("option 'ordered_json'", "must be a boolean", level + 1) end
   end,
   proxy = function(v, level)
     if v ~= nil and (type(v) ~= "string" or has_control(v)) then
@@ -215,6 +221,9 @@ function M.new(opts)
     sleep = opts.sleep or transport.sleep or core.sleep,
     logger = opts.logger,
     limiter = make_limiter(opts.rate_limit, clock, time),
+    -- ordered_json: objects remember the API's key order (the CLI prints it back).
+    decode_options = opts.ordered_json and { ordered = true } or nil,
+    path_cache = { base_url = base, size = 0, urls = {} }, -- see build()
     retry_policy = opts.retry ~= false and retry.new(opts.retry or {}) or nil,
   }, Client)
   if opts.token_store then
@@ -231,11 +240,13 @@ function M.new(opts)
   end
   -- Kept in closures, out of the table's visible fields, so printing or
   -- dumping the client never shows the token.
-  local token, checked = opts.access_token, nil
+  -- get_token() -> token, nil, "Bearer <token>" | nil, why; the header value is
+  -- made once per token, not per call.
+  local token, checked, bearer = opts.access_token, nil, nil
   self.get_token = function()
     local t, why = token, nil
     if type(t) == "function" then t, why = t() end
-    if errors.is(why) then return nil, why end
+    if why ~= nil and errors.is(why) then return nil, why end
     if t == nil or t == "" then
       return nil, "no access token: pass access_token to ctct.new or log in first"
     end
@@ -243,11 +254,11 @@ function M.new(opts)
       if type(t) ~= "string" or t:find("[%s%c]") then
         return nil, "the access token provider returned an invalid token"
       end
-      checked = t
+      checked, bearer = t, "Bearer " .. t
     end
-    return t
+    return t, nil, bearer
   end
-  self.set_token = function(t) token, checked = t, nil end
+  self.set_token = function(t) token, checked, bearer = t, nil, nil end
   return self
 end
 
@@ -267,6 +278,12 @@ function Client:log(level, message)
 end
 
 local function check_path(path)
+  -- The common case in one pass, without making substrings; the checks below
+  -- name what is wrong.
+  if type(path) == "string" and byte(path, 1) == SLASH and byte(path, 2) ~= SLASH
+      and not find(path, "[%s%c#]") then
+    return
+  end
   if type(path) ~= "string" then
     bad("argument 'path'", "expected a string such as '/contacts', got " .. type(path), 4)
   end
@@ -292,25 +309,43 @@ local function check_headers(headers)
 end
 
 local REQUEST_OPTIONS = { query = true, body = true, headers = true, timeout = true, raw = true, sink = true }
+local PATH_CACHE_MAX = 256
+local NO_OPTIONS = setmetatable({}, { __newindex = function() error("ctct: internal: NO_OPTIONS is read-only", 2) end })
 
 -- Build the transport request once; attempts reuse it.
 local function build(self, method, path, opts)
-  if type(method) ~= "string" or not METHODS[method] then
+  if not METHODS[method] then -- its keys are strings: any other type misses too
     bad("argument 'method'", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, got " .. tostring(method), 3)
   end
-  check_path(path)
-  if opts ~= nil and type(opts) ~= "table" then bad("argument 'options'", "must be a table", 3) end
-  opts = opts or {}
-  for k in pairs(opts) do
-    if not REQUEST_OPTIONS[k] then bad("request option '" .. tostring(k) .. "'", "unknown option", 3) end
+  -- A path checked before maps to its URL: most programs call a few paths over
+  -- and over. The cache is dropped whole when full or when base_url changed.
+  local paths = rawget(self, "path_cache")
+  local target = paths and paths.base_url == self.base_url and paths.urls[path]
+  if not target then
+    check_path(path)
+    target = self.base_url .. path
+    if paths then
+      if paths.base_url ~= self.base_url or paths.size >= PATH_CACHE_MAX then
+        paths = { base_url = self.base_url, size = 0, urls = {} }
+        self.path_cache = paths
+      end
+      paths.urls[path], paths.size = target, paths.size + 1
+    end
   end
-  check_headers(opts.headers)
-  check_seconds("timeout", opts.timeout, 3)
-  if opts.sink ~= nil and (type(opts.sink) ~= "string" or opts.sink == "") then
-    bad("option 'sink'", "must be the path of the file to write the body to", 3)
+  if opts == nil then
+    opts = NO_OPTIONS -- shared, never written: no table per call
+  else
+    if type(opts) ~= "table" then bad("argument 'options'", "must be a table", 3) end
+    for k in pairs(opts) do
+      if not REQUEST_OPTIONS[k] then bad("request option '" .. tostring(k) .. "'", "unknown option", 3) end
+    end
+    check_headers(opts.headers)
+    check_seconds("timeout", opts.timeout, 3)
+    if opts.sink ~= nil and (type(opts.sink) ~= "string" or opts.sink == "") then
+      bad("option 'sink'", "must be the path of the file to write the body to", 3)
+    end
   end
 
-  local target = self.base_url .. path
   if opts.query ~= nil then
     if type(opts.query) ~= "table" then bad("option 'query'", "must be a table", 3) end
     local ok, qs = pcall(url.query, opts.query)
@@ -318,12 +353,14 @@ local function build(self, method, path, opts)
     if qs ~= "" then target = target .. (path:find("?", 1, true) and "&" or "?") .. qs end
   end
 
-  local headers = { ["Accept"] = "application/json" }
+  -- Sized for the Authorization header request() adds (a nil field still
+  -- counts in the constructor's size): no rehash per call.
+  local headers = { ["Accept"] = "application/json", ["Authorization"] = nil }
   local body = opts.body
   if body ~= nil then
     if method == "GET" or method == "HEAD" then bad("option 'body'", "not allowed with " .. method, 3) end
     if type(body) == "table" then
-      local text, why = json.encode(body)
+      local text, why = json.encode(body, BODY_ROOT)
       if not text then bad("option 'body'", "cannot be encoded as JSON: " .. why, 3) end
       body = text
       headers["Content-Type"] = "application/json"
@@ -331,12 +368,14 @@ local function build(self, method, path, opts)
       bad("option 'body'", "must be a table (sent as JSON) or a string, got " .. type(body), 3)
     end
   end
-  for k, v in pairs(opts.headers or {}) do
-    -- A user header replaces ours whatever its case.
-    for ours in pairs(headers) do
-      if ours:lower() == k:lower() then headers[ours] = nil end
+  if opts.headers then
+    for k, v in pairs(opts.headers) do
+      -- A user header replaces ours whatever its case.
+      for ours in pairs(headers) do
+        if ours:lower() == k:lower() then headers[ours] = nil end
+      end
+      headers[k] = tostring(v)
     end
-    headers[k] = tostring(v)
   end
   return {
     method = method,
@@ -364,7 +403,7 @@ local function finish(self, res, method, path, raw)
   end
   if raw then return res.body, meta end
   if res.body == nil or res.body == "" then return true, meta end
-  local data, why = json.decode(res.body)
+  local data, why = json.decode(res.body, self.decode_options)
   if data == nil then
     if not res.body:find("%S") then return true, meta end -- only whitespace: empty
     return nil, errors.new {
@@ -389,9 +428,10 @@ end
 function Client:request(method, path, opts)
   local req
   req, opts = build(self, method, path, opts)
-  local log_path = path:match("^[^?]*") -- never log the query (it may hold emails)
+  -- never log the query (it may hold emails)
+  local log_path = find(path, "?", 1, true) and path:match("^[^?]*") or path
 
-  local token, why = self.get_token()
+  local token, why, bearer = self.get_token()
   if not token then
     if errors.is(why) then
       why.method, why.path = method, log_path
@@ -399,7 +439,7 @@ function Client:request(method, path, opts)
     end
     return nil, errors.new { kind = "auth", message = why, method = method, path = log_path }
   end
-  req.headers["Authorization"] = "Bearer " .. token
+  req.headers["Authorization"] = bearer
   local reauthorized = false
 
   local started = self.clock()
@@ -433,7 +473,7 @@ function Client:request(method, path, opts)
       return nil, errors.new { kind = "timeout", message = "the call's deadline passed before it could be sent",
                                method = method, path = log_path }
     end
-    req.timeout = math.min(per_attempt, remaining)
+    req.timeout = min(per_attempt, remaining)
 
     local res, err = self.transport:request(req)
     if res then

@@ -4,6 +4,13 @@
 -- is a `ctct.Error`. Its `tostring` is one readable line; it never carries a
 -- token, a secret or a request header.
 --
+-- Terminals: the fields keep what the server sent (err.message is the API's own
+-- error_message, for programs to read), but `tostring` shows every control
+-- character as a visible escape (ESC as \x1b, a C1 control as \u009b, a byte
+-- that is not UTF-8 as \xNN; CR, LF and TAB as a space), so printing an error
+-- never hands a terminal an escape sequence, a title change or a bell, and
+-- stays one line. errors.printable(text) does the same for other text.
+--
 -- Fields: kind (http, network, timeout, tls, auth, rate_limited, validation,
 -- protocol), status, error_key, message, request_id, retry_after, details
 -- (every error object the API sent), method and path (without the query).
@@ -36,6 +43,58 @@ function M.is(v)
   return getmetatable(v) == Error
 end
 
+-- The length and code point of the UTF-8 sequence at i (lead byte c), or nil
+-- when it is not one (overlong, surrogate, beyond U+10FFFF, truncated).
+local function utf8_at(s, i, c)
+  local len, cp, lo, hi
+  if c >= 0xC2 and c <= 0xDF then len, cp = 2, c - 0xC0
+  elseif c >= 0xE0 and c <= 0xEF then len, cp = 3, c - 0xE0
+  elseif c >= 0xF0 and c <= 0xF4 then len, cp = 4, c - 0xF0
+  else return nil end
+  lo, hi = 0x80, 0xBF
+  if c == 0xE0 then lo = 0xA0 elseif c == 0xED then hi = 0x9F
+  elseif c == 0xF0 then lo = 0x90 elseif c == 0xF4 then hi = 0x8F end
+  for k = 1, len - 1 do
+    local b = s:byte(i + k)
+    if not b or b < lo or b > hi then return nil end
+    cp = cp * 64 + (b - 0x80)
+    lo, hi = 0x80, 0xBF
+  end
+  return len, cp
+end
+
+--- `text` safe for a terminal, on one line: CR/LF/TAB runs become a space, other
+-- C0 controls and DEL become \xNN, C1 controls (U+0080-U+009F) \u00NN, bytes
+-- that are not UTF-8 \xNN. Everything else (printable ASCII, valid UTF-8) stays.
+local function printable(text)
+  text = tostring(text)
+  if not text:find("[%z\1-\31\127-\255]") then return text end
+  text = text:gsub("[\r\n\t]+", " ")
+  local out, i, n = {}, 1, #text
+  while i <= n do
+    local c = text:byte(i)
+    if c < 0x20 or c == 0x7F then
+      out[#out + 1] = ("\\x%02x"):format(c)
+      i = i + 1
+    elseif c < 0x80 then
+      local j = text:find("[%z\1-\31\127-\255]", i) or n + 1
+      out[#out + 1] = text:sub(i, j - 1)
+      i = j
+    else
+      local len, cp = utf8_at(text, i, c)
+      if not len then
+        out[#out + 1] = ("\\x%02x"):format(c)
+        i = i + 1
+      else
+        out[#out + 1] = cp < 0xA0 and ("\\u%04x"):format(cp) or text:sub(i, i + len - 1)
+        i = i + len
+      end
+    end
+  end
+  return table.concat(out)
+end
+M.printable = printable
+
 function Error:__tostring()
   local head = "ctct: " .. self.kind
   if self.status then head = head .. " " .. self.status end
@@ -48,7 +107,7 @@ function Error:__tostring()
   if self.retry_after then
     line = line .. string.format(" retry after %gs", self.retry_after)
   end
-  return line
+  return printable(line)
 end
 
 -- Printable start of a body that is not what we expected (an HTML proxy page,

@@ -8,11 +8,23 @@
 -- `min_refetch_interval` seconds whatever kids arrive, so a flood of tokens
 -- with made-up kids cannot hammer the key endpoint. When a refetch fails,
 -- the keys already known keep working.
+--
+-- Everything is bounded: at most MAX_KEYS keys per set (the rest of a larger
+-- set is ignored), a key set answer of at most MAX_BYTES, at most MAX_SETS sets
+-- cached by URL (jwks.from; the least recently used goes first), and inside
+-- nginx one shared dict entry per URL of at most MAX_SHARED_BYTES, written with
+-- safe_set so it never evicts other entries (tokens). The per-URL cache holds
+-- its sets strongly: a garbage collection must not turn every token into a fetch.
 local core = require "ctct.core"
 local errors = require "ctct.errors"
 local json = require "ctct.json"
 
 local M = {}
+
+M.MAX_KEYS = 64            -- keys imported from one set
+M.MAX_SETS = 32            -- sets kept by jwks.from (per URL and shared dict)
+M.MAX_BYTES = 1024 * 1024  -- a key set answer larger than this is refused
+M.MAX_SHARED_BYTES = 65536 -- larger sets are not copied to the shared dict
 
 local Jwks = {}
 Jwks.__index = Jwks
@@ -29,6 +41,10 @@ local function import(doc)
   end
   local keys, count, skipped = {}, 0, {}
   for i, jwk in ipairs(doc.keys) do
+    if count >= M.MAX_KEYS then
+      skipped[#skipped + 1] = "more than " .. M.MAX_KEYS .. " keys: key " .. i .. " and after ignored"
+      break
+    end
     local label = "key " .. i .. (type(jwk) == "table" and type(jwk.kid) == "string" and (" (" .. jwk.kid .. ")") or "")
     if type(jwk) ~= "table" then
       skipped[#skipped + 1] = label .. ": not an object"
@@ -102,7 +118,8 @@ function Jwks:fetch(kid)
   if self.shared and self:from_shared(kid) then return true end
   self.fetches = self.fetches + 1
   if not self.transport then
-    self.transport = require("ctct.transport.default").new { timeout = self.timeout }
+    self.transport = require("ctct.transport.default").new { timeout = self.timeout,
+                                                              max_response_bytes = M.MAX_BYTES }
   end
   local res, err = self.transport:request {
     method = "GET", url = self.url, headers = { Accept = "application/json" }, timeout = self.timeout,
@@ -116,7 +133,10 @@ function Jwks:fetch(kid)
     return failure("jwks_unavailable", "the JWKS has no usable keys: " .. table.concat(skipped, "; "))
   end
   self.keys, self.fetched_at = keys, self.clock()
-  if self.shared then self.shared:set("jwks:" .. self.url, res.body, self.ttl) end
+  -- safe_set: a full dict refuses the copy instead of evicting someone's token.
+  if self.shared and #res.body <= M.MAX_SHARED_BYTES then
+    self.shared:safe_set("jwks:" .. self.url, res.body, self.ttl)
+  end
   return true
 end
 
@@ -142,23 +162,50 @@ function Jwks:key(kid)
   return key
 end
 
--- Sets made from URLs are shared per URL, so each process fetches a URL once per
--- TTL; sets made from a JWKS table are imported once per table.
-local by_url = setmetatable({}, { __mode = "v" })
+-- Sets made from URLs are shared per URL (and shared dict), so each process
+-- fetches a URL once per TTL. The cache is strong (a weak one lost its sets at
+-- every collection) and bounded: MAX_SETS entries, least recently used out.
+-- Sets made from a JWKS table are imported once per table, kept as long as the
+-- caller keeps the table (weak keys: the table is the only way to ask again).
+local by_url, url_count, uses = {}, 0, 0
 local by_table = setmetatable({}, { __mode = "k" })
 
+local function cached_url_set(url, shared_dict)
+  local id = url .. "\0" .. (shared_dict or "")
+  uses = uses + 1
+  local entry = by_url[id]
+  if entry then
+    entry.used = uses
+    return entry.set
+  end
+  local set = M.new { url = url, shared_dict = shared_dict }
+  if url_count >= M.MAX_SETS then
+    local oldest, at
+    for k, e in pairs(by_url) do
+      if not at or e.used < at then oldest, at = k, e.used end
+    end
+    by_url[oldest], url_count = nil, url_count - 1
+  end
+  by_url[id], url_count = { set = set, used = uses }, url_count + 1
+  return set
+end
+
+--- How many sets jwks.from keeps by URL (at most MAX_SETS).
+function M.cached_sets() return url_count end
+
 --- A key set from what a caller passed as `jwks`: a Jwks object, a JWKS table,
--- or a URL (cached per URL). nil when `spec` is nil.
-function M.from(spec)
+-- or a URL (cached per URL). nil when `spec` is nil. opts.shared_dict: for a
+-- URL inside nginx, the lua_shared_dict that shares the fetched set between
+-- workers (as jwks.new's shared_dict).
+function M.from(spec, opts)
   if spec == nil then return nil end
   if getmetatable(spec) == Jwks then return spec end
   if type(spec) == "string" then
-    local set = by_url[spec]
-    if not set then
-      set = M.new { url = spec }
-      by_url[spec] = set
+    local shared_dict = opts and opts.shared_dict
+    if shared_dict ~= nil and type(shared_dict) ~= "string" then
+      error("ctct.jwks: shared_dict must be the name of a lua_shared_dict", 3)
     end
-    return set
+    return cached_url_set(spec, shared_dict)
   end
   if type(spec) == "table" then
     local set = by_table[spec]

@@ -7,7 +7,7 @@
 --   local tok, err = jwt.verify(token, { jwks = "https://.../keys", issuer = ..., audience = ... })
 --   -- err.reason names the failed check: malformed, too_large, alg_none, alg_not_allowed,
 --   -- kid_missing, kid_unknown, jwks_unavailable, signature, expired, not_yet_valid,
---   -- issued_in_future, issuer, audience
+--   -- issued_in_future, issuer, audience, crit_unknown, crit_malformed, exp_missing
 --
 -- The byte work (base64url, JSON segments, UTF-8, signatures) is done in C by
 -- ctct.core; this module decides policy.
@@ -157,6 +157,44 @@ local function contains(haystack, needle)
   return false
 end
 
+-- Header parameters JWS and JWA define: RFC 7515 4.1.11 forbids them in crit.
+local REGISTERED = { alg = true, jku = true, jwk = true, kid = true, x5u = true, x5c = true, x5t = true,
+                     ["x5t#S256"] = true, typ = true, cty = true, crit = true, enc = true, zip = true }
+
+-- RFC 7515 4.1.11: crit lists extension parameters the recipient must
+-- understand; one it does not (we implement none; opts.crit names the caller's)
+-- means the token must be rejected.
+local function check_crit(header, understood)
+  local crit = header.crit
+  if crit == nil then return true end
+  if type(crit) ~= "table" or next(crit) == nil then
+    return reject("crit_malformed", "'crit' must be a non-empty array of header parameter names")
+  end
+  local n, seen = #crit, {}
+  for k in pairs(crit) do
+    if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then
+      return reject("crit_malformed", "'crit' must be an array")
+    end
+  end
+  for _, name in ipairs(crit) do
+    if type(name) ~= "string" or name == "" then
+      return reject("crit_malformed", "'crit' must list header parameter names (strings)")
+    end
+    if REGISTERED[name] then return reject("crit_malformed", "'crit' may not list '" .. name .. "'") end
+    if seen[name] then return reject("crit_malformed", "'crit' lists '" .. name .. "' twice") end
+    seen[name] = true
+    if header[name] == nil then
+      return reject("crit_malformed", "'crit' lists '" .. name .. "', which the header does not have")
+    end
+  end
+  for _, name in ipairs(crit) do
+    if not (understood and contains(understood, name)) then
+      return reject("crit_unknown", "critical header parameter '" .. name .. "' is not understood")
+    end
+  end
+  return true
+end
+
 -- The key (or HS256 secret) for this token from opts: key, secret or jwks.
 local function find_key(tok, opts, jwks_for)
   local alg = tok.header.alg
@@ -178,7 +216,7 @@ local function find_key(tok, opts, jwks_for)
   if type(kid) ~= "string" or kid == "" then
     return reject("kid_missing", "the header names no key ('kid')")
   end
-  local set = jwks_for(opts.jwks)
+  local set = jwks_for(opts.jwks, opts)
   if not set then return reject("jwks_unavailable", "no keys given: pass opts.jwks, opts.key or opts.secret") end
   local key, err = set:key(kid)
   if not key then
@@ -190,11 +228,16 @@ end
 
 --- Verify a JWT's signature and claims. opts:
 --   jwks       a ctct.jwks object, a JWKS table { keys = {...} }, or its URL
+--   shared_dict inside nginx, with a jwks URL: the lua_shared_dict that shares the
+--              fetched key set between workers (one fetch per TTL for all of them)
 --   key        a single key instead (a JWK table or a core.jwk key), for tokens without kid
 --   secret     the shared secret, only with algorithms = { "HS256" }
 --   algorithms allowed algorithms (default { "RS256" }); "none" is never allowed
 --   issuer, audience   expected values (a string or a list; checked when given)
 --   leeway     seconds of clock skew tolerated (default 60)
+--   require_exp reject a token without `exp` (reason exp_missing; verify_access_token sets it)
+--   crit       header parameters the caller understands and checks itself: a token whose
+--              `crit` names any other is rejected (crit_unknown, RFC 7515 4.1.11)
 --   now        Unix time, or a function returning it (default: the clock)
 --   max_bytes  size cap (default 16 KiB)
 -- Returns a Token with verified = true, or nil and an `auth` error whose
@@ -212,6 +255,9 @@ function M.verify(token, opts)
   if alg == "HS256" and (opts.jwks or opts.key) then
     return reject("alg_not_allowed", "HS256 with public keys configured (algorithm confusion)")
   end
+  local crit_ok
+  crit_ok, err = check_crit(tok.header, list(opts.crit))
+  if not crit_ok then return nil, err end
 
   local key
   key, err = find_key(tok, opts, require("ctct.jwks").from)
@@ -225,6 +271,7 @@ function M.verify(token, opts)
   local leeway = opts.leeway or M.DEFAULT_LEEWAY
   local exp, nbf, iat = tok:expires_at(), tok:not_before(), tok:issued_at()
   if tok.claims.exp ~= nil and not exp then return reject("malformed", "'exp' is not a number") end
+  if not exp and opts.require_exp then return reject("exp_missing", "the token has no 'exp' claim") end
   if exp and now >= exp + leeway then
     return reject("expired", ("expired %d s ago"):format(math.floor(now - exp)))
   end
@@ -251,10 +298,12 @@ function M.verify(token, opts)
 end
 
 --- Verify a Constant Contact access token against Constant Contact's issuer,
--- audience and keys (each overridable in opts, e.g. for the sandbox).
+-- audience and keys (each overridable in opts, e.g. for the sandbox). An access
+-- token must carry `exp` (RFC 9068 2.2): one without is rejected (exp_missing).
 function M.verify_access_token(token, opts)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
+  o.require_exp = true
   o.issuer = o.issuer or M.CONSTANT_CONTACT.issuer
   o.audience = o.audience or M.CONSTANT_CONTACT.audience
   o.jwks = o.jwks or M.CONSTANT_CONTACT.jwks_uri

@@ -4,6 +4,13 @@
 -- last one. Iterators hold their own cursor, fetch one page at a time (memory
 -- stays flat however long the collection), and raise the ctct.Error when a
 -- page cannot be fetched, since a `for` loop has no other way to report it.
+--
+-- A server whose links go round (A -> B -> A) must not keep a loop fetching
+-- forever: every link followed is remembered as a 12-byte hash (a few dozen
+-- bytes per page, never the page) and a link seen before ends the walk with a
+-- `protocol` error. `max_pages` (each/pages/pages_from option) bounds a walk
+-- outright: asking for the page after the max_pages-th raises a `protocol` error.
+local core = require "ctct.core"
 local errors = require "ctct.errors"
 
 local M = {}
@@ -17,12 +24,31 @@ local function next_href(page)
 end
 M.next_href = next_href
 
+local function check_max_pages(v, level)
+  if v ~= nil and (type(v) ~= "number" or not (v >= 1) or v % 1 ~= 0) then
+    error("ctct: bad option 'max_pages': must be a whole number >= 1", level + 1)
+  end
+  return v
+end
+
+local function walk_error(current, message)
+  return errors.new { kind = "protocol", method = "GET", path = (current or ""):match("^[^?]*"),
+                      message = message }
+end
+
 --- Iterator over decoded pages: `first()` fetches the first page (returning
 -- page | nil, err); the others follow `_links.next.href` on the client's host.
-function M.pages_from(client, first, timeout)
-  local current, started, done = nil, false, false
+-- limits: { max_pages = n } (optional).
+function M.pages_from(client, first, timeout, limits)
+  local max_pages = check_max_pages(limits and limits.max_pages, 2)
+  local current, started, done, fetched = nil, false, false, 0
+  local seen = {} -- hashes of the links followed: a cycle ends the walk
   return function()
     if done then return nil end
+    if max_pages and fetched >= max_pages then
+      done = true
+      error(walk_error(current, ("stopped after max_pages (%d) pages: the collection has more"):format(max_pages)), 0)
+    end
     local page, err
     if not started then
       started = true
@@ -31,13 +57,21 @@ function M.pages_from(client, first, timeout)
       page, err = client:request("GET", current, { timeout = timeout })
     end
     if not page then error(err, 0) end
+    fetched = fetched + 1
     local href = next_href(page)
     if href then
       local following, why = client:link_path(href)
-      if not following or following == current then
-        error(errors.new { kind = "protocol", method = "GET", path = (current or ""):match("^[^?]*"),
-                           message = "cannot follow the next-page link: " .. (why or "it repeats this page") }, 0)
+      if not following then
+        done = true
+        error(walk_error(current, "cannot follow the next-page link: " .. why), 0)
       end
+      local id = core.sha256(following):sub(1, 12)
+      if seen[id] then
+        done = true
+        error(walk_error(current, "cannot follow the next-page link: it leads to a page already followed " ..
+          "(the server's links go round in a cycle)"), 0)
+      end
+      seen[id] = true
       current = following
     else
       done = true
@@ -46,12 +80,14 @@ function M.pages_from(client, first, timeout)
   end
 end
 
---- Iterator over decoded pages of `path`. opts: { query = {...}, timeout = s }.
+--- Iterator over decoded pages of `path`. opts: { query = {...}, timeout = s,
+-- max_pages = n (raise a protocol error rather than fetch page n + 1) }.
 function M.pages(client, path, opts)
   opts = opts or {}
+  check_max_pages(opts.max_pages, 3)
   return M.pages_from(client, function()
     return client:request("GET", path, { query = opts.query, timeout = opts.timeout })
-  end, opts.timeout)
+  end, opts.timeout, { max_pages = opts.max_pages })
 end
 
 -- The array of items in a page: `key` when given, else the one table-valued
@@ -94,9 +130,10 @@ function M.items(pages, items_key, label)
   end
 end
 
---- Iterator over items. opts: { items = "contacts", query = {...}, timeout = s }.
+--- Iterator over items. opts: { items = "contacts", query = {...}, timeout = s, max_pages = n }.
 function M.each(client, path, opts)
   opts = opts or {}
+  check_max_pages(opts.max_pages, 3)
   return M.items(M.pages(client, path, opts), opts.items, path)
 end
 

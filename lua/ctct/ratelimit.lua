@@ -6,6 +6,8 @@
 -- share one limiter (several clients of one API key, coroutines) queue fairly.
 local M = {}
 
+local floor, min = math.floor, math.min
+
 local Limiter = {}
 Limiter.__index = Limiter
 
@@ -47,7 +49,7 @@ function M.new(opts)
   return self
 end
 
-local function utc_day(t) return math.floor(t / 86400) end
+local function utc_day(t) return floor(t / 86400) end
 
 --- Seconds until the next 00:00 UTC.
 function Limiter:until_reset()
@@ -65,7 +67,7 @@ function Limiter:take()
     self.used = self.used + 1
   end
   local now = self.clock()
-  self.tokens = math.min(self.burst, self.tokens + (now - self.updated) * self.rate)
+  self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
   self.updated = now
   self.tokens = self.tokens - 1
   if self.tokens >= 0 then return 0 end

@@ -4,7 +4,8 @@
 -- idempotent methods 502/503/504 and connection failures. A POST (or PATCH)
 -- is retried only when the server provably did not process it: a 429, or a
 -- connection that failed before the request was sent. Waits grow
--- exponentially with jitter; a Retry-After from the server wins.
+-- exponentially with jitter; a longer Retry-After from the server wins (the
+-- backoff stays the floor, so `Retry-After: 0` cannot make a burst).
 local M = {}
 
 local IDEMPOTENT = { GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS = true }
@@ -64,11 +65,14 @@ function Policy:decide(method, attempt, failure)
   end
   if not retryable then return nil, "not retryable" end
   if attempt >= self.max_attempts then return nil, "attempts exhausted" end
+  local backoff = self.jitter(self:backoff(attempt))
   if failure.retry_after then
     if failure.retry_after > self.max_retry_after then return nil, "retry-after too long" end
-    return failure.retry_after
+    -- The backoff is the floor: "Retry-After: 0" or a past date must not make
+    -- the retries a burst with no delay.
+    return math.max(failure.retry_after, backoff)
   end
-  return self.jitter(self:backoff(attempt))
+  return backoff
 end
 
 return M

@@ -78,7 +78,7 @@ local function verify_jws(body, sig, opts)
     return reject("stale", ("signed %d s from now; tolerance %d s"):format(math.floor(h.ts - now), tolerance))
   end
   if type(h.kid) ~= "string" then return reject("kid_missing", "the signature names no key") end
-  local set = jwks.from(opts.jwks or M.DEFAULT_JWKS_URL)
+  local set = jwks.from(opts.jwks or M.DEFAULT_JWKS_URL, { shared_dict = opts.jwks_shared_dict })
   local key, err = set:key(h.kid)
   if not key then return reject(err.reason, err.message) end
   local ok, why = core.jws_verify_detached(sig, body, h.alg, key)
@@ -102,6 +102,8 @@ end
 -- headers: the request headers (any case). opts:
 --   jwks       the webhook key set: ctct.jwks object, JWKS table or URL
 --              (default Constant Contact's)
+--   jwks_shared_dict  in nginx: the lua_shared_dict that shares a fetched URL
+--              key set between workers (one fetch per TTL, not one per worker)
 --   tolerance  seconds a `ts` may differ from now (default 300)
 --   now        Unix time or a function returning it
 --   algorithms allowed algorithms (default { "RS256" })

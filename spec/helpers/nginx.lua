@@ -5,6 +5,9 @@
 --   local srv = nginx.start{ vars = { BASE_URL = ..., ... }, workers = 1, locations = "..." }
 --   srv.url, srv:log(), srv:stop()
 --
+-- CTCT_NGX_CPATH / CTCT_NGX_PRELOAD (set by spec/run-asan) swap in the sanitizer
+-- build of ctct.core and preload the sanitizer runtimes into nginx.
+--
 -- Stopped by the master's pid (TERM, then KILL of that pid and its workers),
 -- never by name. Runs on Lua 5.4 and LuaJIT.
 local sandbox = require "spec.helpers.sandbox"
@@ -46,13 +49,18 @@ function M.start(opts)
   run("chmod 755 " .. quote(dir) .. " && mkdir -p " .. quote(dir .. "/conf") .. " " .. quote(dir .. "/logs") ..
     " " .. quote(dir .. "/temp"))
   local vars = {
-    PREFIX = dir, WORKERS = opts.workers or 1, REPO = root, CPATH = root .. "/build/jit/?.so",
+    PREFIX = dir, WORKERS = opts.workers or 1, REPO = root,
+    CPATH = os.getenv("CTCT_NGX_CPATH") or (root .. "/build/jit/?.so"),
     USER_LINE = run("id -u"):match("^0%s") and "user root;" or "",
     CA_FILE = "/etc/ssl/certs/ca-certificates.crt", PER_SECOND = 4, WEBHOOK_JWKS_URL = "",
   }
   for k, v in pairs(opts.vars or {}) do vars[k] = v end
   local srv = setmetatable({ dir = dir }, Server)
   local last
+  -- spec/run-asan: ctct.core built with the sanitizers (CTCT_NGX_CPATH) and their
+  -- runtimes preloaded into nginx alone (CTCT_NGX_PRELOAD), never into curl or ps.
+  local preload = os.getenv("CTCT_NGX_PRELOAD")
+  local launcher = preload and ("env LD_PRELOAD=" .. quote(preload) .. " ") or ""
   for _ = 1, 5 do
     vars.PORT = opts.port or M.free_port()
     vars.PUBLIC_URL = vars.PUBLIC_URL_OVERRIDE or ("http://127.0.0.1:" .. vars.PORT)
@@ -67,7 +75,7 @@ function M.start(opts)
       end)
     end
     sandbox.write_file(dir .. "/conf/nginx.conf", conf)
-    local out, code = run("nginx -p " .. quote(dir .. "/") .. " -c conf/nginx.conf -e " ..
+    local out, code = run(launcher .. "nginx -p " .. quote(dir .. "/") .. " -c conf/nginx.conf -e " ..
       quote(dir .. "/logs/error.log") .. " 2>&1")
     last = out
     if code == 0 then

@@ -2,6 +2,12 @@
 --
 --   0 success   1 API error   2 usage error   3 login needed
 --   4 rate limited or daily quota reached   5 network or TLS error
+--
+-- What reaches the terminal is cleaned: control characters in a message (the
+-- API's error_message, a file name, a raised string) are shown as visible
+-- escapes (errors.printable: \x1b, \u009b), never written raw, and the line
+-- stays one line. The JSON object escapes them too (JSON's own \u escapes, plus
+-- DEL and C1, which JSON allows raw): its fields decode to the server's text.
 local errors = require "ctct.errors"
 
 local M = {}
@@ -70,6 +76,14 @@ function M.redact(text, secrets)
   return text
 end
 
+-- JSON text with DEL and the C1 controls escaped as well (cjson leaves them raw;
+-- a terminal reads U+009B as CSI). Decodes to the same strings.
+local function json_for_terminal(text)
+  return (text:gsub("\127", "\\u007f"):gsub("\194([\128-\159])", function(c)
+    return ("\\u%04x"):format(c:byte())
+  end))
+end
+
 --- Write the error on stderr: one line, or a JSON object when as_json.
 -- Returns the exit code.
 function M.report(err, opts)
@@ -83,11 +97,13 @@ function M.report(err, opts)
   else
     message = "ctct: " .. tostring(err)
   end
-  message = message:gsub("[\r\n]+", " ")
+  -- Redact first (a secret is matched as it is), then make it safe to print.
+  message = errors.printable(M.redact(message, opts.secrets))
   local h = (M.is_usage(err) and err.hint) or hint(code, errors.is(err) and err or nil)
+  if h then h = errors.printable(M.redact(h, opts.secrets)) end
   if opts.json then
     local obj = { error = {
-      exit_code = code, message = M.redact(message, opts.secrets), hint = h,
+      exit_code = code, message = message, hint = h,
       kind = errors.is(err) and err.kind or (M.is_usage(err) and "usage" or "internal"),
       status = errors.is(err) and err.status or nil,
       error_key = errors.is(err) and err.error_key or nil,
@@ -96,10 +112,10 @@ function M.report(err, opts)
       retry_after = errors.is(err) and err.retry_after or nil,
       suggestions = errors.is(err) and err.suggestions or nil,
     } }
-    io.stderr:write(M.redact(require("ctct.cli.output").encode(obj), opts.secrets), "\n")
+    io.stderr:write(json_for_terminal(M.redact(require("ctct.cli.output").encode(obj), opts.secrets)), "\n")
   else
     if h then message = message .. " (" .. h .. ")" end
-    io.stderr:write(M.redact(message, opts.secrets), "\n")
+    io.stderr:write(message, "\n")
   end
   return code
 end

@@ -9,6 +9,13 @@
 -- never a torn one, and concurrent processes never lose each other's updates.
 -- store:lock(key, fn) holds the same lock while fn runs (a refresh), so eight
 -- processes finding one expired token refresh it once.
+--
+-- The directory must be private, as ssh's StrictModes wants ~/.ssh: owned by
+-- you (or root) and writable by nobody else, the directories above it not
+-- writable by others unless sticky (/tmp); otherwise new() raises, naming the
+-- directory and the fix (chmod go-w DIR). A writer killed mid-save (kill -9)
+-- leaves "<file>.tmp.<pid>.<random>"; new() removes such files when they are
+-- older than a minute, or when their writer is gone and no one holds the lock.
 local compat = require "ctct.compat"
 local core = require "ctct.core"
 local errors = require "ctct.errors"
@@ -17,6 +24,8 @@ local json = require "ctct.json"
 local M = {}
 local Store = {}
 Store.__index = Store
+
+M.STALE_TEMP_AGE = 60 -- seconds after which a temp file is stale whoever wrote it
 
 --- The default location: $XDG_CONFIG_HOME/ctct/tokens.json, else ~/.config/ctct/tokens.json.
 function M.default_path()
@@ -44,13 +53,31 @@ function M.new(opts)
   if type(path) ~= "string" or path == "" then
     error("ctct.store.file: no path given and no HOME to put one under", 2)
   end
-  local dir = path:match("^(.*)/[^/]+$")
-  if dir and dir ~= "" then
+  local dir = path:match("^(.*)/[^/]+$") or "."
+  if dir ~= "" then -- "" is the root directory
     local ok, err = core.mkdirs(dir, tonumber("700", 8))
     if not ok then error("ctct.store.file: " .. err, 2) end
   end
-  return setmetatable({ path = path, lock_path = path .. ".lock", held = false, name = "file",
-                        lock_timeout = opts.lock_timeout or 30, sleep = opts.sleep or core.sleep }, Store)
+  local store = setmetatable({ path = path, lock_path = path .. ".lock", held = false, name = "file",
+                               lock_timeout = opts.lock_timeout or 30, sleep = opts.sleep or core.sleep }, Store)
+  store:remove_stale_temps()
+  return store
+end
+
+--- Remove the temp files of writers killed mid-save. Holding the lock (one
+-- non-blocking try: a writer at work is never waited for) no one is writing, so a
+-- temp whose process is gone is stale; without it only those older than
+-- STALE_TEMP_AGE are. Best effort: returns how many went (0 when it cannot look).
+function Store:remove_stale_temps()
+  local lock
+  local f = io.open(self.lock_path, "rb") -- no lock file: no write ever began here
+  if f then
+    f:close()
+    lock = core.try_lock(self.lock_path)
+  end
+  local removed = core.remove_stale_temps(self.path, M.STALE_TEMP_AGE, lock ~= nil)
+  if lock then lock:unlock() end
+  return removed or 0
 end
 
 -- The whole document; a missing file is an empty one.
