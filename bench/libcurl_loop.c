@@ -1,10 +1,14 @@
 /* libcurl_loop.c - the baseline for `make bench`: N sequential GETs over one
  * kept-alive libcurl easy handle, the body collected in memory, optionally
- * decoded with lua-cjson (through an embedded Lua 5.4 state, the same decoder
- * ctct uses). Prints the mean nanoseconds per request of the timed loop.
+ * decoded with lua-cjson (through an embedded Lua state: Lua 5.4, or LuaJIT
+ * when built against it). Prints the mean nanoseconds per request of the
+ * timed loop, after a warm-up.
  *
- *   libcurl_loop URL N [decode]
- */
+ *   libcurl_loop URL N [decode] [bare]
+ *
+ * By default it sends what ctct sends: the bearer token, Accept, a User-Agent
+ * and Accept-Encoding (libcurl's own decoders, as ctct asks for them). `bare`
+ * leaves out the last two: plain libcurl with the fewest options. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +19,8 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+
+#include "version.h" /* the User-Agent ctct sends */
 
 typedef struct {
   char *data;
@@ -80,14 +86,19 @@ int main(int argc, char **argv) {
   CURL *h;
   long i, n;
   double t0, t1;
-  int ok = 1, with_decode;
+  int ok = 1, with_decode = 0, bare = 0, k;
 
   if (argc < 3) {
-    fprintf(stderr, "usage: %s URL N [decode]\n", argv[0]);
+    fprintf(stderr, "usage: %s URL N [decode] [bare]\n", argv[0]);
     return 2;
   }
   n = atol(argv[2]);
-  with_decode = argc > 3 && strcmp(argv[3], "decode") == 0;
+  for (k = 3; k < argc; k++) {
+    if (strcmp(argv[k], "decode") == 0)
+      with_decode = 1;
+    else if (strcmp(argv[k], "bare") == 0)
+      bare = 1;
+  }
   if (n < 1 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     return 2;
   if (with_decode) {
@@ -101,7 +112,8 @@ int main(int argc, char **argv) {
     }
   }
   h = curl_easy_init();
-  /* The same request ctct sends: bearer token, Accept, one kept-alive connection. */
+  /* The same request ctct sends: bearer token, Accept (and, unless bare, its
+   * User-Agent and Accept-Encoding), one kept-alive connection. */
   headers = curl_slist_append(headers, "Authorization: Bearer bench-token");
   if (headers)
     headers = curl_slist_append(headers, "Accept: application/json");
@@ -113,8 +125,12 @@ int main(int argc, char **argv) {
       curl_easy_setopt(h, CURLOPT_WRITEDATA, &body) != CURLE_OK ||
       curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK)
     return 1;
+  if (!bare && (curl_easy_setopt(h, CURLOPT_USERAGENT, "ctct-lua/" CTCT_VERSION) != CURLE_OK ||
+                curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "") != CURLE_OK))
+    return 1;
 
-  ok = fetch(h, &body) && (!L || decode(L, &body)); /* warm-up: connect */
+  for (i = 0; ok && i < 3; i++) /* warm-up: connect */
+    ok = fetch(h, &body) && (!L || decode(L, &body));
   t0 = now_ns();
   for (i = 0; ok && i < n; i++)
     ok = fetch(h, &body) && (!L || decode(L, &body));
