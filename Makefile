@@ -5,7 +5,8 @@
 #   make deps       install every Debian package the build, tests and demo need
 #   make test       deps + both builds + lint + the whole suite on both runtimes
 #   make demo       the quick start against a local sandbox
-#   make bench      benchmarks (ratios against plain libcurl)
+#   make bench      benchmarks (ratios against plain libcurl, cjson, node; bench/README.md)
+#   make bench-npm  the npm peers of make bench, into .deps/node-bench
 #   make test-asan  the C-facing specs under AddressSanitizer + UBSan
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make clean
@@ -15,7 +16,7 @@ CFLAGS   ?= -O2 -g
 WARN     := -std=c99 -Wall -Wextra -Werror -pedantic -Wshadow -Wmissing-prototypes \
             -Wstrict-prototypes -Wpointer-arith -Wcast-qual
 SRC      := src/core.c src/clock.c src/http.c src/base64.c src/crypto.c src/jwt.c src/oauth.c \
-            src/loopback.c src/fs.c src/json.c
+            src/loopback.c src/fs.c src/json.c src/download.c src/redis.c
 HDR      := $(wildcard src/*.h)
 # The one C++ file: simdjson behind a C ABI (src/json_simd.h). It includes no
 # Lua header, so both builds link the same object.
@@ -23,7 +24,7 @@ CXX      ?= g++
 CXXFLAGS ?= -O2 -g
 CXXWARN  := -std=c++17 -Wall -Wextra -Werror -fno-exceptions -fno-rtti
 SIMD_OBJ := build/obj/json_simd.o
-C_LIBS    = $(shell pkg-config --libs libcurl openssl simdjson) -lstdc++
+C_LIBS    = $(shell pkg-config --libs libcurl openssl simdjson hiredis) -lstdc++
 LUA54_INC = $(shell pkg-config --cflags lua5.4)
 JIT_INC   = $(shell pkg-config --cflags luajit)
 
@@ -37,7 +38,8 @@ endif
 
 DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps \
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
-  lua-cjson libsimdjson-dev g++ lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux
+  lua-cjson libsimdjson-dev g++ lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux python3 \
+  libhiredis-dev redis-server redis-sentinel
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
@@ -89,6 +91,22 @@ deps-npm: deps-debian
 	  (cd $(NPM_DIR) && npm ci --no-audit --no-fund --loglevel=error); \
 	fi
 
+# The peers `make bench` measures against (tools/npm-bench, pinned by its own
+# lockfile) in their own gitignored folder, so the test servers' stay untouched.
+# --ignore-scripts: nothing in there needs an install script.
+NPM_BENCH_DIR := .deps/node-bench
+
+.PHONY: bench-npm
+bench-npm: deps-debian
+	@if cmp -s tools/npm-bench/package-lock.json $(NPM_BENCH_DIR)/package-lock.json && \
+	    [ -d $(NPM_BENCH_DIR)/node_modules/ctct-api-client ]; then \
+	  echo "make bench-npm: npm packages present"; \
+	else \
+	  echo "make bench-npm: installing npm packages into $(NPM_BENCH_DIR)"; \
+	  mkdir -p $(NPM_BENCH_DIR) && cp tools/npm-bench/package.json tools/npm-bench/package-lock.json $(NPM_BENCH_DIR)/ && \
+	  (cd $(NPM_BENCH_DIR) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error); \
+	fi
+
 deps-debian:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
@@ -102,7 +120,11 @@ deps-debian:
 # Fuzzing needs clang and its libFuzzer runtime (not needed by `make test`).
 FUZZ_PACKAGES := clang libclang-rt-14-dev
 FUZZ_CFLAGS   := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# json_simd.cpp is instrumented like the C (simdjson's inline header code with it);
+# libsimdjson.so itself is Debian's uninstrumented build (see fuzz/json_fuzz.c).
+FUZZ_CXXFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_SECONDS  ?= 60
+FUZZ_TARGETS  ?= b64 jws json
 
 deps-fuzz:
 	@$(MAKE) --no-print-directory deps-debian DEB_PACKAGES="$(FUZZ_PACKAGES)"
@@ -116,8 +138,19 @@ build/fuzz/jws_fuzz: fuzz/jws_fuzz.c src/jwt.c src/crypto.c src/base64.c $(HDR)
 	clang $(FUZZ_CFLAGS) $(LUA54_INC) -o $@ fuzz/jws_fuzz.c src/jwt.c src/crypto.c src/base64.c \
 	  $(C_LIBS) $(shell pkg-config --libs lua5.4)
 
-fuzz: deps-fuzz build/fuzz/b64_fuzz build/fuzz/jws_fuzz
-	@fuzz/run $(FUZZ_SECONDS)
+build/fuzz/json_simd.o: src/json_simd.cpp src/json_simd.h
+	@mkdir -p $(@D)
+	clang++ $(FUZZ_CXXFLAGS) $(CXXWARN) -c -o $@ $<
+
+# Linked by clang++: the C++ parts of the sanitizer runtimes come with it.
+build/fuzz/json_fuzz: fuzz/json_fuzz.c src/json.c build/fuzz/json_simd.o $(HDR)
+	@mkdir -p $(@D)
+	clang++ $(FUZZ_CFLAGS) -x c $(WARN) $(LUA54_INC) -DJSON_CHECK_LUA='"$(CURDIR)/fuzz/json_check.lua"' \
+	  -o $@ fuzz/json_fuzz.c src/json.c -x none build/fuzz/json_simd.o \
+	  $(shell pkg-config --libs simdjson lua5.4) -lm
+
+fuzz: deps-fuzz $(FUZZ_TARGETS:%=build/fuzz/%_fuzz)
+	@FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz/run $(FUZZ_SECONDS)
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the Lua modules, ctct.core and bin/ctct
 # (for Lua 5.4; luarocks --lua-version 5.4 make does the same through the rockspec).
@@ -138,10 +171,10 @@ lint:
 test: deps build/5.4/ctct/core.so build/jit/ctct/core.so build/embed-host
 	@spec/run
 
-demo: deps build/5.4/ctct/core.so
+demo: deps build/5.4/ctct/core.so build/jit/ctct/core.so
 	@examples/run-demo
 
-bench: deps build/5.4/ctct/core.so
+bench: deps bench-npm build/5.4/ctct/core.so build/jit/ctct/core.so
 	@bench/run
 
 test-asan: deps
@@ -151,8 +184,13 @@ test-asan: deps
 operations:
 	lua5.4 tools/gen_operations.lua ../shared/spec/ctct-v3-swagger.json lua/ctct/api/operations.lua
 
+# Regenerate the body shapes of the spec's definitions (lua/ctct/api/schemas.lua).
+.PHONY: schemas
+schemas:
+	lua5.4 tools/gen_schemas.lua ../shared/spec/ctct-v3-swagger.json lua/ctct/api/schemas.lua
+
 # Regenerate docs/API.md and the LuaLS stubs (types/ctct.lua) from the code.
-docs:
+docs: build/5.4/ctct/core.so
 	lua5.4 tools/gen_docs.lua docs/API.md types/ctct.lua
 
 # The C sources, for scripts that build their own variants (spec/run-asan).

@@ -17,27 +17,32 @@ description = {
 }
 dependencies = {
   "lua >= 5.1",
-  "lua-cjson",
   "argparse", -- bin/ctct (Debian: lua-argparse)
 }
 external_dependencies = {
   CURL = { library = "curl" },
   OPENSSL = { library = "crypto" },
+  SIMDJSON = { header = "simdjson.h", library = "simdjson" }, -- Debian: libsimdjson-dev
+  HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" }, -- Debian: libhiredis-dev
 }
 build = {
   type = "builtin",
   modules = {
     ["ctct.core"] = {
       sources = { "src/core.c", "src/clock.c", "src/http.c", "src/base64.c", "src/crypto.c", "src/jwt.c",
-                  "src/oauth.c", "src/loopback.c", "src/fs.c" },
-      libraries = { "curl", "ssl", "crypto" },
-      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+                  "src/oauth.c", "src/loopback.c", "src/fs.c", "src/json.c", "src/download.c",
+                  "src/redis.c",
+                  -- simdjson behind a C ABI: the one C++ file (g++ 12 compiles .cpp as C++17)
+                  "src/json_simd.cpp" },
+      libraries = { "curl", "ssl", "crypto", "simdjson", "hiredis", "stdc++" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)", "$(SIMDJSON_INCDIR)", "$(HIREDIS_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)", "$(SIMDJSON_LIBDIR)", "$(HIREDIS_LIBDIR)" },
     },
     ["ctct"] = "lua/ctct/init.lua",
     ["ctct.activity"] = "lua/ctct/activity.lua",
     ["ctct.api.call"] = "lua/ctct/api/call.lua",
     ["ctct.api.operations"] = "lua/ctct/api/operations.lua",
+    ["ctct.api.schemas"] = "lua/ctct/api/schemas.lua",
     ["ctct.auth"] = "lua/ctct/auth.lua",
     ["ctct.cli"] = "lua/ctct/cli/init.lua",
     ["ctct.cli.auth"] = "lua/ctct/cli/auth.lua",
@@ -70,6 +75,7 @@ build = {
     ["ctct.partner.validate"] = "lua/ctct/partner/validate.lua",
     ["ctct.partner.webhooks"] = "lua/ctct/partner/webhooks.lua",
     ["ctct.ratelimit"] = "lua/ctct/ratelimit.lua",
+    ["ctct.redis.scripts"] = "lua/ctct/redis/scripts.lua",
     ["ctct.resources.account"] = "lua/ctct/resources/account.lua",
     ["ctct.resources.activities"] = "lua/ctct/resources/activities.lua",
     ["ctct.resources.automations"] = "lua/ctct/resources/automations.lua",

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include "ctct.h"
+#include "download.h"
 #include "version.h"
 
 long ctct_opt_ms(lua_State *L, int t, const char *field, long dflt) {
@@ -93,5 +94,7 @@ int luaopen_ctct_core(lua_State *L) {
   ctct_open_loopback(L);
   ctct_open_fs(L);
   ctct_open_json(L);
+  ctct_open_redis(L);
+  ctct_open_download(L);
   return 1;
 }
