@@ -39,7 +39,7 @@ endif
 DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps \
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
   lua-cjson libsimdjson-dev g++ lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux python3 \
-  libhiredis-dev redis-server redis-sentinel
+  python3-yaml libhiredis-dev redis-server redis-sentinel
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
@@ -180,14 +180,18 @@ bench: deps bench-npm build/5.4/ctct/core.so build/jit/ctct/core.so
 test-asan: deps
 	@spec/run-asan
 
-# Regenerate the operation table from the official spec (../shared/spec).
+# The official spec the generated tables come from: YAML, as the API serves it, read
+# as JSON through tools/spec_json.py (python3-yaml); only at generation and test time.
+CTCT_SPEC := ../shared/newer-spec/ctct-v3-swagger-3.0.178.yaml
+
+# Regenerate the operation table from the official spec.
 operations:
-	lua5.4 tools/gen_operations.lua ../shared/spec/ctct-v3-swagger.json lua/ctct/api/operations.lua
+	lua5.4 tools/gen_operations.lua $(CTCT_SPEC) lua/ctct/api/operations.lua
 
 # Regenerate the body shapes of the spec's definitions (lua/ctct/api/schemas.lua).
 .PHONY: schemas
 schemas:
-	lua5.4 tools/gen_schemas.lua ../shared/spec/ctct-v3-swagger.json lua/ctct/api/schemas.lua
+	lua5.4 tools/gen_schemas.lua $(CTCT_SPEC) lua/ctct/api/schemas.lua
 
 # Regenerate docs/API.md and the LuaLS stubs (types/ctct.lua) from the code.
 docs: build/5.4/ctct/core.so

@@ -137,6 +137,22 @@ describe("resource objects against the sandbox", function()
     assert.are.equal("Spring (renamed)", assert(client.campaigns:get(campaign.campaign_id)).name)
   end)
 
+  it("creates an email-editor campaign (format_type 4) and updates it keeping its document_id", function()
+    local from = assert(client.account:summary()).contact_email
+    local campaign = assert(client.campaigns:create { name = "Editor", format_type = 4, from_email = from,
+      from_name = "Shop", reply_to_email = from, subject = "Editor email",
+      html_content = "<p>Hi</p>[[trackingImage]]" })
+    local activity_id = client.campaigns.primary_activity_id(campaign)
+    local activity = assert(client.campaigns:activity(activity_id))
+    assert.are.equal(4, activity.format_type)
+    assert.is_string(activity.document_id)
+    assert.are.equal(activity.document_id, campaign.campaign_activities[1].document_id)
+    activity.subject = "Editor email (2)"
+    local updated = assert(client.campaigns:update_activity(activity_id, activity))
+    assert.are.equal("Editor email (2)", updated.subject)
+    assert.are.equal(activity.document_id, updated.document_id)
+  end)
+
   it("imports 50,000 contacts from CSV in chunks, waits, and downloads an export", function()
     local list = assert(client.lists:create { name = "Imported" })
     local path = dir .. "/people.csv"

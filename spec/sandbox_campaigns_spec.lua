@@ -250,6 +250,24 @@ describe("sandbox email campaigns #once", function()
     assert.are.equal(200, status)
     assert.are.same(c, got)
     assert_error(404, nil, sb:api("GET", "/emails/" .. "00000000-0000-4000-8000-000000000000"))
+    for _, ref in ipairs(c.campaign_activities) do assert.is_nil(ref.document_id) end
+  end)
+
+  it("creates an email-editor campaign (format_type 4, spec 3.0.178) with a document_id", function()
+    local c = new_campaign(nil, { format_type = 4 })
+    local primary = role_id(c, "primary_email")
+    local refs = {}
+    for _, ref in ipairs(c.campaign_activities) do refs[ref.role] = ref end
+    assert.is_true(is_uuid(refs.primary_email.document_id))
+    assert.is_nil(refs.permalink.document_id)
+    local status, a = sb:api("GET", "/emails/activities/" .. primary)
+    assert.are.equal(200, status)
+    assert.are.equal(4, a.format_type)
+    assert.are.equal(refs.primary_email.document_id, a.document_id)
+    assert.is_nil(a.template_id) -- gone from EmailCampaignActivity in 3.0.178
+    local _, custom = sb:api("GET", "/emails/activities/" .. role_id(new_campaign(), "primary_email"))
+    assert.are.equal(5, custom.format_type)
+    assert.is_nil(custom.document_id)
   end)
 
   it("rejects a from_email that is not a confirmed account email", function()
@@ -278,6 +296,7 @@ describe("sandbox email campaigns #once", function()
       { email_campaign_activities = { activity_input(), activity_input() } }))
     assert_error(400, "format_type", post(unique("C"), { format_type = false }))
     assert_error(400, "format_type", post(unique("C"), { format_type = 1 }))
+    assert_error(400, "use 4 (email editor) or 5 (custom code)", post(unique("C"), { format_type = 3 }))
     assert_error(400, "format_type", post(unique("C"), { format_type = 9 }))
     for _, field in ipairs({ "from_name", "reply_to_email", "subject", "html_content" }) do
       assert_error(400, field, post(unique("C"), { [field] = false }))

@@ -1,25 +1,29 @@
 --- tools/gen_operations.lua: writes lua/ctct/api/operations.lua, the table of
 -- every V3 operation, from Constant Contact's official spec.
 --
---   lua5.4 tools/gen_operations.lua [SPEC_JSON] [OUTPUT]
---   (defaults: ../shared/spec/ctct-v3-swagger.json, lua/ctct/api/operations.lua)
+--   lua5.4 tools/gen_operations.lua [SPEC] [OUTPUT]
+--   (defaults: ../shared/newer-spec/ctct-v3-swagger-3.0.178.yaml, lua/ctct/api/operations.lua;
+--   a .yaml spec is read through tools/spec_json.py, see tools/spec_source.lua)
 --
 -- The table drives client:call's validation, the resource objects, the docs,
 -- the editor stubs and the contract test. A new spec version is one run away;
--- spec/operations_spec.lua fails when the committed table differs from a
+-- spec/generated_spec.lua fails when the committed table differs from a
 -- fresh run.
 --
 -- The spec has defects that would make the client refuse requests the API
--- accepts (see ../shared/spec/KNOWN-DEFECTS.md). They are corrected here, each
--- correction listed in the generated file's header; nothing else is changed.
+-- accepts (see ../shared/spec/KNOWN-DEFECTS.md, measured on 3.0.172; all still in
+-- 3.0.178). They are corrected here, each correction listed in the generated
+-- file's header; nothing else is changed. The corrections by pattern (a csv
+-- string, an enum on an array, bounds on a string) apply where the defect is;
+-- the ones named per parameter (LIST_PARAMS) first check that the defect is
+-- still there, exactly, and stop the run if not.
 local cjson = require "cjson"
+local source = dofile((arg[0]:match("^(.*)/[^/]+$") or ".") .. "/spec_source.lua")
 
-local spec_path = arg[1] or "../shared/spec/ctct-v3-swagger.json"
+local spec_path = arg[1] or source.DEFAULT
 local out_path = arg[2] or "lua/ctct/api/operations.lua"
 
-local f = assert(io.open(spec_path, "rb"))
-local spec = cjson.decode(f:read("*a"))
-f:close()
+local spec = cjson.decode(source.json_text(spec_path))
 
 local corrections = {}
 local function correct(op_id, name, what)
@@ -27,14 +31,33 @@ local function correct(op_id, name, what)
 end
 
 -- Parameters whose "maximum" counts items of a comma-separated list (the
--- descriptions say so), with the item format.
+-- descriptions say so), with the item format. Each must still be a string with
+-- that maximum and no items, in the place given.
 local LIST_PARAMS = {
-  ["getContacts lists"] = { max_items = 25 },
-  ["getContacts tags"] = { max_items = 50, format = "uuid" },
+  ["getContacts lists"] = { max_items = 25, ["in"] = "query" },
+  ["getContacts tags"] = { max_items = 50, format = "uuid", ["in"] = "query", spec_format = "uuid" },
   -- Path segments holding "a comma-separated list of ids" (not in KNOWN-DEFECTS.md).
-  ["getEmailSummary campaign_ids"] = { max_items = 150 },
-  ["getEmailCampaignActivitySummary campaign_activity_ids"] = { max_items = 10 },
+  ["getEmailSummary campaign_ids"] = { max_items = 150, ["in"] = "path" },
+  ["getEmailCampaignActivitySummary campaign_activity_ids"] = { max_items = 10, ["in"] = "path" },
 }
+local list_params_seen = {}
+
+local function stale(what)
+  io.stderr:write("gen_operations: spec correction no longer matches the spec: ", what,
+    " (check ../shared/spec/KNOWN-DEFECTS.md against this spec version, then remove or change the correction)\n")
+  os.exit(1)
+end
+
+-- The defect of a LIST_PARAMS entry, exactly as it was measured.
+local function check_list_param(key, list, p)
+  if list_params_seen[key] then stale(key .. " appears twice") end
+  list_params_seen[key] = true
+  if not (p["in"] == list["in"] and p.type == "string" and p.maximum == list.max_items and p.items == nil
+      and p.format == list.spec_format and p.maxItems == nil) then
+    stale(("%s is no longer a comma-separated list declared as a %s string with maximum %d"):format(key,
+      list.spec_format or "plain", list.max_items))
+  end
+end
 
 local function security_of(op)
   local sec = op.security or {}
@@ -91,6 +114,7 @@ local function param_of(op_id, p)
   end
   local list = LIST_PARAMS[op_id .. " " .. p.name]
   if list then
+    check_list_param(op_id .. " " .. p.name, list, p)
     out.type, out.items, out.collection = "array", { type = "string", format = list.format }, "csv"
     out.format, out.maximum, out.max_items = nil, nil, list.max_items
     correct(op_id, p.name, ("comma-separated list of at most %d%s"):format(list.max_items,
@@ -170,6 +194,13 @@ local function param_source(p)
   end
   return "{ " .. table.concat(parts, ", ") .. " }"
 end
+
+local gone = {}
+for key in pairs(LIST_PARAMS) do
+  if not list_params_seen[key] then gone[#gone + 1] = key end
+end
+table.sort(gone)
+if #gone > 0 then stale("no parameter " .. table.concat(gone, ", ")) end
 
 local ids = {}
 for id in pairs(ops) do ids[#ids + 1] = id end

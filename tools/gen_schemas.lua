@@ -1,8 +1,9 @@
 --- tools/gen_schemas.lua: writes lua/ctct/api/schemas.lua, the shape of every
 -- definition of Constant Contact's official spec (the bodies the API takes and gives).
 --
---   lua5.4 tools/gen_schemas.lua [SPEC_JSON] [OUTPUT]
---   (defaults: ../shared/spec/ctct-v3-swagger.json, lua/ctct/api/schemas.lua)
+--   lua5.4 tools/gen_schemas.lua [SPEC] [OUTPUT]
+--   (defaults: ../shared/newer-spec/ctct-v3-swagger-3.0.178.yaml, lua/ctct/api/schemas.lua;
+--   a .yaml spec is read through tools/spec_json.py, see tools/spec_source.lua)
 --
 -- Only what a body check needs: each property's type, its array items, the
 -- definition it refers to, enum, string lengths, and each object's required list.
@@ -11,13 +12,12 @@
 -- and `values` are always one name: a JSON type or a definition.
 -- spec/generated_spec.lua fails when the committed table differs from a fresh run.
 local cjson = require "cjson"
+local source = dofile((arg[0]:match("^(.*)/[^/]+$") or ".") .. "/spec_source.lua")
 
-local spec_path = arg[1] or "../shared/spec/ctct-v3-swagger.json"
+local spec_path = arg[1] or source.DEFAULT
 local out_path = arg[2] or "lua/ctct/api/schemas.lua"
 
-local f = assert(io.open(spec_path, "rb"))
-local spec = cjson.decode(f:read("*a"))
-f:close()
+local spec = cjson.decode(source.json_text(spec_path))
 
 local TYPES = { object = true, array = true, string = true, integer = true, number = true, boolean = true }
 local defs = {}   -- name -> { type, properties, required, items, values, enum, ... }

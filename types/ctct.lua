@@ -1337,7 +1337,7 @@ function campaigns:activity(campaign_activity_id, opts) end
 ---@return boolean|ctct.Error more_or_err
 function campaigns:all(opts) end
 
----Create a custom-code email (format_type 5): name, subject, from_name, from_email (must be a confirmed account address: checked first), reply_to_email, html_content; or a full EmailCampaign body.
+---Create a custom-code email (format_type 5; format_type = 4 makes an email-editor one): name, subject, from_name, from_email (must be a confirmed account address: checked first), reply_to_email, html_content; or a full EmailCampaign body.
 ---(operation createEmailCampaignUsingPOST)
 ---@param spec any
 ---@param opts? any

@@ -42,8 +42,9 @@ Campaigns.DOCS = {
   each = "Every campaign (with the date filters), one at a time.",
   all = "All campaigns (opts.max, default 10,000).",
   get = "One campaign with its activities (roles primary_email, permalink, resend).",
-  create = "Create a custom-code email (format_type 5): name, subject, from_name, from_email (must be a " ..
-    "confirmed account address: checked first), reply_to_email, html_content; or a full EmailCampaign body.",
+  create = "Create a custom-code email (format_type 5; format_type = 4 makes an email-editor one): name, " ..
+    "subject, from_name, from_email (must be a confirmed account address: checked first), reply_to_email, " ..
+    "html_content; or a full EmailCampaign body.",
   rename = "Rename a campaign (PATCH).",
   delete = "Delete a campaign.",
   primary_activity_id = "The campaign_activity_id of a campaign's primary email (a function, not a method).",

@@ -113,7 +113,8 @@ function _M.fresh(account, campaign)
   return campaign
 end
 
--- Creates a campaign with its primary_email (fields) and permalink activities.
+-- Creates a campaign with its primary_email (fields) and permalink activities; an
+-- email-editor primary_email (format_type 4) gets a document_id.
 -- The caller has claimed nothing yet; returns the campaign, or nil when the name is taken.
 function _M.create(account, name, fields)
   local campaign_id = util.uuid()
@@ -123,6 +124,7 @@ function _M.create(account, name, fields)
   primary.campaign_id, primary.role, primary.current_status = campaign_id, "primary_email", "DRAFT"
   primary.contact_list_ids, primary.segment_ids, primary.send_history = {}, {}, {}
   primary.created_at, primary.updated_at = now, now
+  if fields.format_type == 4 then primary.document_id = util.uuid() end
   primary = activities:insert(account, primary)
   local permalink = activities:insert(account, {
     campaign_id = campaign_id, role = "permalink", current_status = "DRAFT", format_type = fields.format_type,
@@ -132,7 +134,8 @@ function _M.create(account, name, fields)
     campaign_id = campaign_id, name = name, current_status = "Draft", type = "NEWSLETTER", type_code = 10,
     created_at = now, updated_at = now,
     activities = {
-      { campaign_activity_id = primary.campaign_activity_id, role = "primary_email" },
+      { campaign_activity_id = primary.campaign_activity_id, role = "primary_email",
+        document_id = primary.document_id },
       { campaign_activity_id = permalink.campaign_activity_id, role = "permalink" },
     },
   })

@@ -309,10 +309,19 @@ P.testSendWebhooksTopic = { topic_id = ID.topic }
 P.getContactTracking = { contact_id = ID.contact, tracking_activities_list = { "em_clicks", "em_opens" },
   include_campaign_activity_names = true, limit = 50 }
 -- tracking_activity_type is the alternative to tracking_activities_list (the two
--- are mutually exclusive): a second call.
+-- are mutually exclusive): a second call. Since 3.0.178 an email can also be created
+-- as an email-editor email (format_type 4): a second createEmailCampaignUsingPOST.
 local EXTRA = {
   getContactTracking = { { contact_id = ID.contact, tracking_activity_type = { "em_sends", "em_bounces" },
                            limit = 20 } },
+  createEmailCampaignUsingPOST = { { body = {
+    name = "Spring tune-up 2026 (editor)",
+    email_campaign_activities = { {
+      format_type = 4, from_name = "Bayside Bikes", from_email = "news@baysidebikes.example",
+      reply_to_email = "hello@baysidebikes.example", subject = "Spring tune-ups are back",
+      preheader = "20% off this month", html_content = EMAIL_HTML,
+    } },
+  } } },
 }
 P.getContactTrackingCount = { contact_id = ID.contact, start = "2026-01-01T00:00:00Z",
   ["end"] = "2026-03-31T23:59:59Z" }

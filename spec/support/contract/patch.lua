@@ -3,32 +3,37 @@
 -- in ../shared/spec/KNOWN-DEFECTS.md: request-side ones (a correct request is
 -- refused) and response-side ones (an example breaks its own schema, which Prism
 -- turns into a 500 under --errors), plus one the contract test found (lists of ids
--- in a path segment, see path_lists). The original (the JSON twin of
--- ctct-v3-swagger.yaml, same content) is only read; the copy goes to a new file.
+-- in a path segment, see path_lists). The original (the spec `make operations`
+-- uses, ../shared/newer-spec/ctct-v3-swagger-3.0.178.yaml, read as JSON through
+-- tools/spec_json.py) is only read; the copy goes to a new file.
 --
 -- Every correction first checks that the defect is still there, exactly as
 -- documented, and raises if not: a new spec version must be looked at, not patched
--- blindly.
+-- blindly. KNOWN-DEFECTS.md was measured on 3.0.172; every defect it lists, and the
+-- path lists, are still in 3.0.178 exactly as they were (this file's checks).
 --
 --   local patch = require "spec.support.contract.patch"
 --   local path, lines = patch.write()          -- corrected copy in a temp file
---   lua5.4 spec/support/contract/patch.lua [source.json [out.json]]
+--   lua5.4 spec/support/contract/patch.lua [source.yaml|source.json [out.json]]
 --
--- Runs on Lua 5.4 and LuaJIT (lua-cjson).
-local cjson = require "cjson"
+-- Runs on Lua 5.4 and LuaJIT (ctct.json: ordered decoding, so the copy keeps the
+-- spec's key order and its empty arrays).
+local json = require "ctct.json"
 
 local M = {}
 
-M.VERSION = "3.0.172" -- the spec version KNOWN-DEFECTS.md was measured on
+M.VERSION = "3.0.178" -- the spec version these corrections were checked against
 
--- ../shared/spec next to the repository (as `make operations` uses it), unless
--- CTCT_V3_SPEC names another file.
+local here = debug.getinfo(1, "S").source:gsub("^@", "")
+local ROOT = here:match("^(.*)/spec/support/contract/[^/]+$") or "."
+local spec_source = dofile(ROOT .. "/tools/spec_source.lua")
+
+-- The spec next to the repository (the one `make operations` uses), unless
+-- CTCT_V3_SPEC names another file (.yaml or .json).
 function M.default_source()
   local env = os.getenv("CTCT_V3_SPEC")
   if env and env ~= "" then return env end
-  local source = debug.getinfo(1, "S").source:gsub("^@", "")
-  local root = source:match("^(.*)/spec/support/contract/[^/]+$") or "."
-  return root .. "/../shared/spec/ctct-v3-swagger.json"
+  return spec_source.DEFAULT
 end
 
 local function fail(what)
@@ -247,12 +252,12 @@ local function response_examples(doc, ops, out)
     local prop = def and def.properties and def.properties[prop_name]
     if not prop then fail(def_name .. "." .. prop_name .. " is gone") end
     if prop.example ~= bad then
-      fail(def_name .. "." .. prop_name .. " example is " .. cjson.encode(prop.example) ..
-        ", not the documented " .. cjson.encode(bad))
+      fail(def_name .. "." .. prop_name .. " example is " .. json.encode(prop.example) ..
+        ", not the documented " .. json.encode(bad))
     end
     prop.example = good
-    out[#out + 1] = ("%s.%s: example %s -> %s (%s)%s"):format(def_name, prop_name, cjson.encode(bad),
-      cjson.encode(good), kind, users[def_name] and (" (" .. table.concat(users[def_name], ", ") .. ")") or "")
+    out[#out + 1] = ("%s.%s: example %s -> %s (%s)%s"):format(def_name, prop_name, json.encode(bad),
+      json.encode(good), kind, users[def_name] and (" (" .. table.concat(users[def_name], ", ") .. ")") or "")
   end
 end
 
@@ -275,28 +280,17 @@ function M.patch(doc)
   return out
 end
 
--- Debian's lua-cjson 2.1.0 turns an empty array into `{}`, which would change the
--- spec (e.g. `security: [{ api_key: [] }]`). Empty arrays travel as a one-string
--- array and are put back in the text. A "[]" inside a JSON string would break the
--- decode, so nothing else can be touched.
-local EMPTY = "__ctct_contract_empty_array__"
-
+-- ctct.json keeps what the spec says: empty arrays stay `[]` (e.g.
+-- `security: [{ api_key: [] }]`), objects keep their key order (ordered decoding;
+-- members a correction adds come after the spec's own), integers stay integers.
 local function decode(text)
-  if text:find(EMPTY, 1, true) then error("the spec already contains " .. EMPTY, 0) end
-  return cjson.decode((text:gsub("%[%s*%]", '["' .. EMPTY .. '"]')))
+  local doc, err = json.decode(text, { ordered = true })
+  if doc == nil then error("the spec is not valid JSON: " .. tostring(err), 0) end
+  return doc
 end
 
 local function encode(doc)
-  local text = cjson.encode(doc)
-  return (text:gsub('%["' .. EMPTY .. '"%]', "[]"))
-end
-
-local function read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then error("cannot read the spec: " .. tostring(err), 0) end
-  local text = f:read("*a")
-  f:close()
-  return text
+  return assert(json.encode(doc, { root = "spec" }))
 end
 
 -- A fresh temp file name ending in .json (Prism goes by the extension).
@@ -309,9 +303,9 @@ end
 --- Reads source (default M.default_source()), corrects it and writes the copy to
 -- dest (default a new temp file). Returns dest and the correction lines.
 function M.write(source, dest)
-  source = source or M.default_source()
+  if source == nil or source == "" then source = M.default_source() end
   dest = dest or temp_json()
-  local doc = decode(read_file(source))
+  local doc = decode(spec_source.json_text(source))
   local lines = M.patch(doc)
   local f = assert(io.open(dest, "wb"))
   f:write(encode(doc))

@@ -71,6 +71,7 @@ local function render(req, activity, include)
     out.segment_ids = json.array(activity.segment_ids)
     out.from_email, out.from_name = activity.from_email, activity.from_name
     out.reply_to_email, out.subject, out.preheader = activity.reply_to_email, activity.subject, activity.preheader
+    out.document_id = activity.document_id -- email-editor (format_type 4) emails only
   end
   include = include or {}
   if include.html_content then out.html_content = activity.html_content end

@@ -1,8 +1,11 @@
 -- /emails: email campaigns (definitions EmailCampaignComplete, EmailCampaignActivityInput,
 -- EmailCampaign, EmailCampaigns, PagedEmailCampaignResponse, EmailCampaignName,
 -- CrossReferenceResponse). Storage and status rules are in sandbox/campaigns.lua.
--- Creating a campaign makes its primary_email and permalink activities; only custom
--- code emails (format_type 5) can be created, from a CONFIRMED account email.
+-- Creating a campaign makes its primary_email and permalink activities; custom code
+-- emails (format_type 5) and, since spec 3.0.178, email-editor emails (format_type 4)
+-- can be created, from a CONFIRMED account email. A format_type 4 primary_email gets
+-- a document_id (its email-editor document), shown on the activity and in the
+-- campaign's campaign_activities (ActivityReference.document_id).
 local http = require "sandbox.http"
 local json = require "sandbox.json"
 local util = require "sandbox.util"
@@ -59,6 +62,7 @@ function _M.check_sender(account, t, where)
 end
 
 local FORMAT_TYPES = { [1] = true, [2] = true, [3] = true, [4] = true, [5] = true }
+local CREATABLE = { [4] = true, [5] = true } -- EmailCampaignActivityInput.format_type (3.0.178)
 
 -- The one EmailCampaignActivityInput of a POST /emails body, checked.
 local function activity_input(account, body)
@@ -68,8 +72,9 @@ local function activity_input(account, body)
   local format_type = v:integer(a, "format_type", { required = true, label = where .. "format_type" })
   if not FORMAT_TYPES[format_type] then
     v:fail(where .. "format_type does not have a valid value: " .. format_type)
-  elseif format_type ~= 5 then
-    v:fail(where .. "format_type " .. format_type .. " cannot be created with the V3 API; use 5 (custom code)")
+  elseif not CREATABLE[format_type] then
+    v:fail(where .. "format_type " .. format_type .. " cannot be created with the V3 API; use 4 (email editor) " ..
+      "or 5 (custom code)")
   end
   local from, reply_to, from_name, subject = _M.check_sender(account, a, where)
   return {
@@ -95,7 +100,7 @@ function _M.render(campaign, full)
   if full then
     local refs = {}
     for i, ref in ipairs(campaign.activities) do
-      refs[i] = { campaign_activity_id = ref.campaign_activity_id, role = ref.role }
+      refs[i] = { campaign_activity_id = ref.campaign_activity_id, role = ref.role, document_id = ref.document_id }
     end
     out.campaign_activities = json.array(refs)
   end
