@@ -101,4 +101,27 @@ describe("security: terminal injection through error messages", function()
     assert.is_nil(out:find("s3cr3t", 1, true))
     assert_printable(out, true)
   end)
+
+  it("table output (for a terminal) shows the API's control characters as escapes; json keeps them", function()
+    local output = require "ctct.cli.output"
+    local function render(format, fn)
+      local got = {}
+      local sink = { write = function(self, ...)
+        for _, s in ipairs { ... } do got[#got + 1] = tostring(s) end
+        return self
+      end }
+      fn(output.new { format = format, stdout = sink })
+      return table.concat(got)
+    end
+    local contact = { contact_id = "c1", first_name = EVIL }
+    for _, text in ipairs {
+      render("table", function(w) w:collection(output.array_iter { contact }, { "contact_id", "first_name" }) end),
+      render("table", function(w) w:object(contact) end),
+    } do
+      for line in text:gmatch("[^\n]+") do assert_printable(line) end
+      assert.truthy(text:find("bad\\x1b]0;pwned\\x07", 1, false), text)
+    end
+    local raw = render("json", function(w) w:object(contact) end)
+    assert.equal(EVIL, require("ctct.json").decode(raw).first_name)
+  end)
 end)

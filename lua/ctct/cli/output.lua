@@ -6,6 +6,7 @@
 -- pagination), json writes one array incrementally, and a table is drawn in
 -- blocks. `fields` (a list of dotted paths such as email_address.address)
 -- picks columns; `limit` caps the number of items.
+local errors = require "ctct.errors"
 local json = require "ctct.json"
 
 local M = {}
@@ -55,7 +56,9 @@ M.encode = encode
 local function cell(v)
   if v == nil or v == json.null then return "" end
   if type(v) == "table" then return encode(v) end
-  if math.type(v) == "float" and v == math.floor(v) and v > -2^53 and v < 2^53 then
+  -- integral floats (every number on LuaJIT) print as integers
+  if type(v) == "number" and (not math.type or math.type(v) == "float") and v == math.floor(v)
+      and v > -2^53 and v < 2^53 then
     return string.format("%d", v)
   end
   return tostring(v)
@@ -117,6 +120,14 @@ local function row_of(item, cols)
   return row
 end
 
+-- Table cells go to a person's terminal: control characters never reach it raw
+-- (errors.printable, as for error text). json, jsonl and csv stay what the API sent.
+local function table_row(item, cols)
+  local row = row_of(item, cols)
+  for i, c in ipairs(row) do row[i] = errors.printable(c) end
+  return row
+end
+
 local function draw_rows(self, rows, widths, header)
   local lines = {}
   local function line(cells)
@@ -160,7 +171,7 @@ function Writer:object(obj, defaults)
     end
     local rows, width = {}, 0
     for _, k in ipairs(keys) do
-      rows[#rows + 1] = { k, cell(M.get(obj, k)) }
+      rows[#rows + 1] = { errors.printable(k), errors.printable(cell(M.get(obj, k))) }
       width = math.max(width, #k)
     end
     if #rows == 0 then self:write("(empty)\n") return end
@@ -210,7 +221,7 @@ function Writer:collection(iter, defaults)
       self:write(table.concat(row, ","), "\n")
     else
       cols = cols or columns_for(self, item, defaults)
-      block[#block + 1] = row_of(item, cols)
+      block[#block + 1] = table_row(item, cols)
       if #block >= 200 then flush_table(false) end
     end
   end
