@@ -37,7 +37,7 @@ describe("ctct command line #once", function()
 
   lazy_setup(function()
     sb = sandbox.start()
-    sb:config { rate_limit_per_second = 0, daily_quota = 0, activity_polls = 1 }
+    sb:config { rate_limit_per_second = 0, token_rate_limit_per_second = 0, daily_quota = 0, activity_polls = 1 }
     sb:oauth_config { device_interval = 1 }
     home = run("mktemp -d"):gsub("%s+$", "")
     env = table.concat({

@@ -21,7 +21,7 @@ describe("OAuth against the sandbox", function()
   lazy_teardown(function() if sb then sb:stop() end end)
   before_each(function()
     sb:reset()
-    sb:config { rate_limit_per_second = 0 }
+    sb:config { rate_limit_per_second = 0, token_rate_limit_per_second = 0 }
     sb:oauth_config { device_interval = 1 }
   end)
 

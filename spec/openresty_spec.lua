@@ -205,7 +205,7 @@ describe("OpenResty / nginx #once", function()
     SB_CURL = sb.curl
     tls_sb = sandbox.start { tls = true }
     authz = sb.url .. "/oauth2/default/v1"
-    sb:config { rate_limit_per_second = 0 }
+    sb:config { rate_limit_per_second = 0, token_rate_limit_per_second = 0 }
     local _, list = sb:api("POST", "/contact_lists", { name = "Sign-ups" })
     list_id = assert(list.list_id)
     srv = start_app(1)

@@ -48,7 +48,7 @@ describe("sandbox OAuth #once", function()
 
   before_each(function()
     sb:reset()
-    sb:config{ rate_limit_per_second = 0 }
+    sb:config{ rate_limit_per_second = 0, token_rate_limit_per_second = 0 }
   end)
 
   -- A code for the default confidential client (params override sb:authorize's).
@@ -801,11 +801,11 @@ describe("sandbox OAuth #once", function()
       local o = sb:oauth_stats()
       assert.are.same({
         authorization_code = 2, refresh_token = 1, device_code = 1, refresh_reuse = 1, code_reuse = 0,
-        revocations = 1, authorizations = 2, device_authorizations = 1,
+        revocations = 1, authorizations = 2, device_authorizations = 1, throttled = 0,
         token_errors = {
           invalid_request = 0, invalid_client = 1, invalid_grant = 1, unauthorized_client = 0,
           unsupported_grant_type = 1, invalid_scope = 0, authorization_pending = 1, slow_down = 0,
-          access_denied = 0, expired_token = 0,
+          access_denied = 0, expired_token = 0, too_many_requests = 0,
         },
       }, o)
       -- /v3 counters are untouched by the OAuth endpoints.

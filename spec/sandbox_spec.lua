@@ -160,12 +160,14 @@ describe("sandbox #once", function()
       -- json_capture: sandbox/start's --json-capture (the helper's, under CTCT_JSON_CAPTURE_DIR).
       local capture = sb.json_capture or ""
       assert.are.same({ rate_limit_per_second = 0, daily_quota = 7, latency_ms = 5, activity_polls = 3,
+                        token_rate_limit_per_second = 1, activity_queue_limit = 1000,
                         partner_token_ttl = 3600, json_capture = capture }, cfg)
       local _, got = sb:admin("GET", "/__sandbox/config")
       assert.are.same(cfg, got)
       sb:reset()
       _, got = sb:admin("GET", "/__sandbox/config")
       assert.are.same({ rate_limit_per_second = 4, daily_quota = 10000, latency_ms = 0, activity_polls = 3,
+                        token_rate_limit_per_second = 1, activity_queue_limit = 1000,
                         partner_token_ttl = 3600, json_capture = capture }, got)
       assert.are.equal(400, (sb:admin("POST", "/__sandbox/config", { latency_ms = -1 })))
       assert.are.equal(400, (sb:admin("POST", "/__sandbox/config", { nonsense = 1 })))
@@ -721,8 +723,8 @@ describe("sandbox #once", function()
         if status == 429 then break end
       end
       assert.are.equal(429, status)
-      assert.are.equal("throttled", body[1].error_key)
-      assert.is_string(body[1].error_message)
+      -- A single object, as the API answers (not an APIErrorSchema array).
+      assert.are.same({ error_key = "throttled", error_message = "Too Many Requests" }, body)
       assert.is_nil(headers["retry-after"])
     end)
 
@@ -740,7 +742,7 @@ describe("sandbox #once", function()
       for _ = 1, 3 do assert.are.equal(200, (sb:api("GET", "/contacts"))) end
       local status, body, headers = sb:api("GET", "/contacts")
       assert.are.equal(429, status)
-      assert.are.equal("quota_exceeded", body[1].error_key)
+      assert.are.equal("quota_exceeded", body.error_key)
       assert.is_nil(headers["retry-after"])
       assert.are.equal(1, sb:stats().quota_exceeded)
       sb:config{ daily_quota = 0 }

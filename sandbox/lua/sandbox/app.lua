@@ -177,8 +177,9 @@ local function serve_api(method, path)
 
   local token, account, partner = AUTHENTICATORS[route.auth]()
   if not token then
-    -- AuthorizationErrorSchema: a single object, not an array.
-    return http.send(401, { error_key = "unauthorized", error_message = "Unauthorized" })
+    -- AuthorizationErrorSchema: a single object, not an array; the API's AWS gateway
+    -- adds x-amzn-ErrorType and WWW-Authenticate.
+    return http.send(401, { error_key = "unauthorized", error_message = "Unauthorized" }, http.UNAUTHORIZED_HEADERS)
   end
   -- The real limits are per API key: a partner's, or (the sandbox's stand-in) the token.
   ratelimit.check(partner and ("partner:" .. partner.api_key) or token, ngx.ctx.config)

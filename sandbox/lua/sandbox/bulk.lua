@@ -12,6 +12,10 @@
 --   a:<account>:job:<activity_id>:lock     held by the request doing a step
 --   a:<account>:export:<activity_id>:<n>   part n of an export's CSV (no header)
 --   a:<account>:export:<activity_id>       the export's header line and part count
+--   a:<account>:jobs:queued                activities not finished yet (initialized or
+--                                          processing): over config.activity_queue_limit
+--                                          a new one answers 429, as the real API does
+--                                          past 1,000 queued activities
 local store = require "sandbox.store"
 local http = require "sandbox.http"
 local util = require "sandbox.util"
@@ -31,6 +35,8 @@ local _M = {}
 local STEP_BUDGET = 1.0          -- seconds of work per request at most
 local MAX_ERRORS = 1000          -- activity_errors kept; more are only counted
 local NEW_SUBSCRIBER_SECONDS = 30 * 86400
+
+local function queued_key(account) return store.key(account, "jobs", "queued") end
 
 local function job_key(account, id, part)
   if part then return store.key(account, "job", id, part) end
@@ -485,6 +491,7 @@ local function step(account, record, job, budget)
     if kind.finish then kind.finish(account, job, record) end
     record.state, record.percent_done, record.completed_at = "completed", 100, util.now_iso()
     save(account, record, job)
+    if job.queued then d.incr(queued_key(account), -1, 0) end
     d.delete(job_key(account, record.activity_id))
     d.delete(job_key(account, record.activity_id, "input"))
     return true
@@ -521,8 +528,22 @@ end
 -- #items; plus what the kind needs). fields: the record's initial fields (errors ...).
 -- Returns the 201 body: the activity as created, "initialized".
 function _M.start(account, kind, job, fields)
+  local cfg = config.get()
   job.pos, job.polls_done = job.pos or 0, 0
-  job.polls = config.get().activity_polls
+  job.polls = cfg.activity_polls
+  -- Counted now (atomic across workers), given back when it is over the limit.
+  local limit = cfg.activity_queue_limit
+  local queued = d.incr(queued_key(account), 1, 0)
+  if limit > 0 and queued > limit then
+    d.incr(queued_key(account), -1, 0)
+    http.fail(429, "activities.api.queue.full", "More than " .. limit
+      .. " activities are queued for this account; try again when some have finished")
+  end
+  if job.polls == 0 then
+    d.incr(queued_key(account), -1, 0)   -- done within this request: never queued
+  else
+    job.queued = true
+  end
   job.total = job.total or #job.items
   local f = { activity_errors = {} }
   for k, value in pairs(fields or {}) do f[k] = value end

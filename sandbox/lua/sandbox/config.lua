@@ -7,10 +7,16 @@ local function capture_path(v)
   return v == "" or (type(v) == "string" and v:match("^/[%w._/+-]+$") ~= nil)
 end
 
--- The real API's limits: 4 requests per second and 10,000 per day per key.
+-- The real API's limits: 4 requests per second and 10,000 per day per key, about one
+-- token request per second per OAuth client, and 1,000 queued bulk activities per
+-- account (protocol reference, "Real-API behaviours").
 return settings.new("config", {
   rate_limit_per_second = 4,   -- 0 = off
   daily_quota = 10000,         -- 0 = off
+  -- POST /oauth2/default/v1/token per client (oauth/token.lua); over it: 429. 0 = off.
+  token_rate_limit_per_second = 1,
+  -- Bulk activities of an account not yet finished (bulk.lua); one more: 429. 0 = off.
+  activity_queue_limit = 1000,
   latency_ms = 0,              -- added before every /v3 request
   -- Bulk activities (sandbox/bulk.lua) progress over this many GET /activities/{id}
   -- polls: initialized, processing ..., completed. 0 = the work is done in the POST.
@@ -23,6 +29,8 @@ return settings.new("config", {
 }, {
   rate_limit_per_second = INTEGER,
   daily_quota = INTEGER,
+  token_rate_limit_per_second = INTEGER,
+  activity_queue_limit = INTEGER,
   latency_ms = INTEGER,
   activity_polls = INTEGER,
   partner_token_ttl = { settings.positive, "a positive integer" },

@@ -37,6 +37,13 @@ function _M.is_error(e)
   return getmetatable(e) == HttpError
 end
 
+-- The headers of a /v3 401 (the API sits behind an AWS API gateway). The protocol
+-- reference names the WWW-Authenticate header without its value: the RFC 6750 scheme.
+_M.UNAUTHORIZED_HEADERS = {
+  ["WWW-Authenticate"] = 'Bearer realm="api.cc.email"',
+  ["x-amzn-ErrorType"] = "UnauthorizedException",
+}
+
 -- APIErrorSchema: an array of {error_key, error_message}.
 function _M.error_body(error_key, message)
   return { { error_key = error_key, error_message = message } }

@@ -15,12 +15,13 @@ local COUNTS = {
   "revocations",            -- /revoke calls that revoked a live token
   "authorizations",         -- codes issued by /authorize
   "device_authorizations",  -- device codes issued
+  "throttled",              -- token requests over token_rate_limit_per_second (429)
 }
 
 local ERRORS = {
   "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
   "unsupported_grant_type", "invalid_scope", "authorization_pending", "slow_down",
-  "access_denied", "expired_token",
+  "access_denied", "expired_token", "too_many_requests",
 }
 
 function _M.bump(name)

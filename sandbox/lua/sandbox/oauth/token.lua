@@ -6,6 +6,8 @@ local codes = require "sandbox.oauth.codes"
 local grants = require "sandbox.oauth.grants"
 local device = require "sandbox.oauth.device"
 local counters = require "sandbox.oauth.counters"
+local config = require "sandbox.config"
+local store = require "sandbox.store"
 
 local _M = {}
 
@@ -17,9 +19,24 @@ local GRANTS = {
   [DEVICE_GRANT] = device.poll,
 }
 
+-- The token endpoint is itself limited per client (config token_rate_limit_per_second,
+-- the real one about 1/s): every authenticated request counts, in fixed one-second
+-- windows; over it: 429 with an OAuth error and no Retry-After.
+local function throttle(client)
+  local limit = config.get().token_rate_limit_per_second
+  if limit <= 0 then return end
+  local used = store.m.incr("oauth:rl:" .. ngx.time() .. ":" .. client.client_id, 1, 0, 2)
+  if used and used > limit then
+    counters.bump("throttled")
+    common.fail(429, "too_many_requests",
+      "Too many token requests: the limit is " .. limit .. " per second per client.")
+  end
+end
+
 local function token()
   local form = common.form()
   local client = clients.authenticate(form)
+  throttle(client)
   if not form.grant_type then common.fail(400, "invalid_request", "The 'grant_type' parameter is required.") end
   local grant = GRANTS[form.grant_type]
   if not grant then

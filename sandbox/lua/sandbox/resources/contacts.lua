@@ -2,8 +2,12 @@
 -- ContactPutRequest, Contacts).
 --
 -- Contacts live in an ordered collection (creation order = listing order). A deleted
--- contact stays, marked with deleted_at, and frees its email address for a new contact.
+-- contact stays, marked with deleted_at, and keeps its email address as the real API
+-- does: POST /contacts with an address the account ever held (a deleted contact's
+-- included) answers 409 contacts.api.conflict; POST /contacts/sign_up_form
+-- (create-or-update) brings the deleted contact back instead.
 --   a:<account>:contact@email:<lowercased address> -> contact_id (non-deleted only)
+--   a:<account>:contact@held:<lowercased address>  -> contact_id of the deleted holder
 --   a:<account>:contact:deleted                    count of deleted contacts
 local collection = require "sandbox.collection"
 local store = require "sandbox.store"
@@ -337,6 +341,13 @@ local function email_index(c)
   return c.email_address and c.email_address.address:lower()
 end
 
+-- The deleted contact that last held address `email` (lowercased), or nil.
+local function held_by(account, email)
+  local id = contacts:lookup(account, "held", email)
+  local c = id and contacts:get(account, id)
+  return c and c.deleted_at and c or nil
+end
+
 local function claim_email(account, c)
   local email = email_index(c)
   if not email then return end
@@ -365,6 +376,11 @@ local function create_contact(req)
   c.contact_id = util.uuid()
   c.create_source, c.update_source = src, src
   c.created_at = c.updated_at
+  local held = email_index(c) and held_by(req.account, email_index(c))
+  if held then
+    http.fail(409, CONFLICT, "Email address " .. c.email_address.address ..
+      " already belongs to deleted contact " .. held.contact_id .. "; update it or use /contacts/sign_up_form")
+  end
   claim_email(req.account, c)
   contacts:insert(req.account, c)
   count_memberships(req.account, c, 1)
@@ -401,6 +417,7 @@ function _M.mark_deleted(account, c)
   c.deleted_at, c.updated_at = util.today(), now
   if c.email_address then
     contacts:release(account, "email", email_index(c), c.contact_id)
+    d.set(store.key(account, "contact") .. "@held:" .. email_index(c), c.contact_id)
     c.email_address.permission_to_send = "unsubscribed"
     c.email_address.opt_out_source, c.email_address.opt_out_date = "Account", now
     c.email_address.updated_at = now
@@ -808,7 +825,8 @@ end
 ---------------------------------------------------------------------------------------
 -- POST /contacts/sign_up_form (ContactCreateOrUpdateInput): create or update by email
 -- (or SMS number); a partial update that appends lists and custom fields. The contact
--- gave explicit permission, so the address is (re)subscribed.
+-- gave explicit permission, so the address is (re)subscribed. An address whose
+-- contact was deleted exists in the account: that contact is updated (brought back).
 
 local su = check.new(ERR)
 
@@ -879,12 +897,21 @@ local function sign_up_form(req)
   end
 
   local c = email and _M.by_email(account, email)
+  -- The address's deleted contact is the existing contact: it comes back, with the
+  -- sign-up's lists only.
+  local revived = not c and email and held_by(account, email:lower())
+  c = c or revived or nil
   local created = c == nil
   if created then
     c = new_contact(now, "Contact")
   else
-    count_memberships(account, c, -1)
+    count_memberships(account, c, -1)   -- nothing for a deleted contact: it counts nowhere
     c.update_source, c.updated_at = "Contact", now
+  end
+  if revived then
+    c.deleted_at, c.list_memberships = nil, {}
+    d.incr(deleted_key(account), -1, 0)
+    claim_email(account, c)
   end
   if email then
     local e = c.email_address or { address = email, created_at = now }

@@ -180,9 +180,15 @@ function _M.remove(account, list)
   d.delete(members_key(account, list.list_id, "active"))
 end
 
+-- 202 Accepted with an ActivityDeleteListResponse and, as the spec says, a Location of
+-- the activity. Accepted asynchronous work answers "status":"processing" at the real
+-- API (a member ActivityDeleteListResponse does not define, so nothing contradicts it);
+-- the spec's `state` stays "initialized".
 local function delete_list(req)
   _M.remove(req.account, find(req))
-  return 202, activity.completed(req.account, "list_delete")
+  local accepted = activity.completed(req.account, "list_delete")
+  accepted.status = "processing"
+  return 202, accepted, { Location = accepted._links.self.href }
 end
 
 -- V2 -> V3 ids. The sandbox's V2 id of a list is its creation sequence number in the

@@ -120,7 +120,8 @@ function handlers.put(req)
   return 200, render(req.account, tag, false)
 end
 
--- 202 with an ActivityGeneric; the tag is gone at once.
+-- 202 with an ActivityGeneric; the tag is gone at once. Its `status` is the spec's
+-- ActivityGenericStatus object (counts), so it cannot also be "processing" here.
 function handlers.delete(req)
   local tag = find(req)
   local tagged = _M.count(req.account, tag.tag_id)
