@@ -89,6 +89,26 @@ local function depth_of(v)
   return d + 1
 end
 
+-- The nesting of a valid JSON text: brackets outside strings. It can exceed the
+-- decoded value's (a repeated key's deeper first value is dropped, not unread).
+local function text_depth(s)
+  local d, most, i, n = 0, 0, 1, #s
+  while i <= n do
+    local c = s:sub(i, i)
+    if c == '"' then
+      i = i + 1
+      while s:sub(i, i) ~= '"' do i = i + (s:sub(i, i) == "\\" and 2 or 1) end
+    elseif c == "[" or c == "{" then
+      d = d + 1
+      if d > most then most = d end
+    elseif c == "]" or c == "}" then
+      d = d - 1
+    end
+    i = i + 1
+  end
+  return most
+end
+
 -- The keys of every object of a valid JSON text in document order (decoded),
 -- or nil when some object repeats a key.
 local function keys_in_order(s)
@@ -185,23 +205,25 @@ return function(text)
   end
 
   -- limits: a depth bound from the input's length, and max_bytes at #text
-  local depth, limit = depth_of(v), #text % 6 + 1
+  -- (decode judges the text's nesting, encode the value's: see text_depth)
+  local depth, vdepth, limit = text_depth(text), depth_of(v), #text % 6 + 1
   local lv, lwhy, lat = decode(text, { max_depth = limit, max_bytes = #text })
   if depth <= limit then
     if lv == nil then return "max_depth " .. limit .. " refused depth " .. depth .. ": " .. tostring(lwhy) end
     fail = same(v, lv, false, "value")
     if fail then return "max_depth decode: " .. fail end
-    if not encode(v, { max_depth = limit }) then return "encode max_depth " .. limit .. " refused depth " .. depth end
   else
     if lv ~= nil then return "max_depth " .. limit .. " accepted depth " .. depth end
     local n = lwhy:match("^invalid JSON at byte (%d+): nested deeper than " .. limit .. " levels$")
     if not n or tonumber(n) ~= lat then return "max_depth refusal: " .. lwhy end
     local c = text:sub(lat + 1, lat + 1)
     if c ~= "[" and c ~= "{" then return "max_depth refusal points at " .. c .. ": " .. lwhy end
-    local e, ewhy = encode(v, { max_depth = limit })
-    if e or not ewhy:find("^nested deeper than " .. limit .. " levels at value") then
-      return "encode max_depth " .. limit .. " of depth " .. depth .. ": " .. tostring(ewhy)
-    end
+  end
+  local e, ewhy = encode(v, { max_depth = limit })
+  if vdepth <= limit then
+    if not e then return "encode max_depth " .. limit .. " refused depth " .. vdepth end
+  elseif e or not ewhy:find("^nested deeper than " .. limit .. " levels at value") then
+    return "encode max_depth " .. limit .. " of depth " .. vdepth .. ": " .. tostring(ewhy)
   end
   if #text > 1 then
     local bv, bwhy, bat = decode(text, { max_bytes = #text - 1 })
