@@ -173,7 +173,9 @@ function M.main(argv)
   argv = argv or {}
   local list = {}
   for i = 1, #argv do list[i] = argv[i] end
-  local ctx = setmetatable({ args = { quiet = false }, secrets = {} }, Ctx)
+  -- ctx.cli: the command runner, for handlers that run a command line of their own
+  -- (partner as) without requiring this module back (no require cycle).
+  local ctx = setmetatable({ args = { quiet = false }, secrets = {}, cli = M }, Ctx)
   local want_json = false
   for _, a in ipairs(list) do
     if a == "json" or a == "--output=json" or a == "-ojson" then want_json = true end

@@ -81,7 +81,7 @@ end
 -- (options given before `partner as` still count), then run it with a client
 -- acting for ACCOUNT.
 function H.as(ctx, args)
-  local cli = require "ctct.cli"
+  local cli = ctx.cli
   local inner = cli.parse(ctx.parser, args.rest)
   if inner._leaf == "partner.as" or (inner._leaf or ""):match("^auth%.") or (inner._leaf or ""):match("^partner%.") then
     ctx:usage("partner as runs account commands (contacts, lists, campaigns, call, api, ...), not '" ..
