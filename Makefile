@@ -8,6 +8,7 @@
 #   make bench      benchmarks (ratios against plain libcurl, cjson, node; bench/README.md)
 #   make bench-npm  the npm peers of make bench, into .deps/node-bench
 #   make test-asan  the C-facing specs under AddressSanitizer + UBSan
+#   make test-contract  sandbox-backed specs through a validating Prism proxy
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (default 60)
 #   make clean
 
@@ -42,7 +43,7 @@ DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps
   python3-yaml libhiredis-dev redis-server redis-sentinel
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test lint demo bench test-asan fuzz clean embed print-src
+.PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test test-contract lint demo bench test-asan fuzz clean embed print-src
 
 all: $(DEFAULT_BUILD)
 
@@ -179,6 +180,11 @@ bench: deps bench-npm build/5.4/ctct/core.so build/jit/ctct/core.so
 
 test-asan: deps
 	@spec/run-asan
+
+# Not part of `make test` (proxying roughly doubles these specs' time): SPECS picks
+# other spec files, CTCT_CONTRACT_LUAJIT=1 adds the LuaJIT pass.
+test-contract: deps deps-npm build/5.4/ctct/core.so build/jit/ctct/core.so
+	@spec/run-contract $(SPECS)
 
 # The official spec the generated tables come from: YAML, as the API serves it, read
 # as JSON through tools/spec_json.py (python3-yaml); only at generation and test time.

@@ -13,6 +13,16 @@
 -- it sends and decodes into a file of its own in that directory (sb.json_capture;
 -- sandbox/start --json-capture), for spec/json_roundtrip_spec.lua.
 --
+-- With CTCT_PRISM_PROXY=1 (or opts.proxy = true), every sandbox started here also gets
+-- a validating proxy in front (spec/helpers/prism.lua, `prism proxy` on the corrected
+-- spec with its paths under /v3): sb.base_url and sb:api / sb:partner_api / sb:curl
+-- with a /v3 path go through it, while sb.url (the sandbox itself: admin endpoints,
+-- OAuth, partner token, webhook sinks) stays direct. sb:stop() writes what the proxy
+-- forwarded, every violation Prism logged and every request the sandbox got directly
+-- to a file of its own in CTCT_PRISM_REPORT_DIR (prism.* lines, see write_report);
+-- tools/prism_report.lua totals them. Prism runs without --errors, so the sandbox's
+-- answers reach the specs unchanged.
+--
 -- Talks to the sandbox with the curl CLI, never with the ctct library, so the sandbox
 -- is checked independently of the code under test. Runs on Lua 5.4 and LuaJIT/5.1.
 local cjson = require "cjson"
@@ -131,13 +141,72 @@ function sandbox.repo_root()
   return root_cache
 end
 
+-- The corrected spec with its paths under /v3, for the proxy: written once per
+-- process (into CTCT_PRISM_REPORT_DIR when set, else into the first sandbox's
+-- directory... which goes with it, so then once per sandbox).
+local v3_spec_cache
+
+local function v3_spec(sb, report_dir)
+  if v3_spec_cache and read_file(v3_spec_cache) then return v3_spec_cache end
+  local patch = require "spec.support.contract.patch"
+  local path
+  if report_dir then
+    local name, made = run("mktemp -p " .. quote(report_dir) .. " spec-v3.XXXXXXXX")
+    assert(made == 0, "cannot make a spec file in " .. report_dir .. ": " .. name)
+    path = name:gsub("%s+$", "")
+    os.remove(path)
+    path = path .. ".json"
+    v3_spec_cache = path
+  else
+    path = sb.dir .. "/spec-v3.json"
+  end
+  patch.write(nil, path, { base_path = true })
+  return path
+end
+
+local function proxy_wanted(opts)
+  if opts.proxy ~= nil then return opts.proxy end
+  return os.getenv("CTCT_PRISM_PROXY") == "1"
+end
+
+local function report_dir()
+  local dir = os.getenv("CTCT_PRISM_REPORT_DIR")
+  if not dir or dir == "" then return nil end
+  local out, code = run("mkdir -p " .. quote(dir))
+  assert(code == 0, "cannot make " .. dir .. ": " .. out)
+  return dir
+end
+
+-- Puts a Prism proxy in front of sb (see the header). A TLS sandbox is not proxied:
+-- Prism would have to trust the sandbox's own CA; its requests are reported as such.
+local function start_proxy(sb, opts)
+  local dir = report_dir()
+  sb.prism_report = dir and (dir .. "/sandbox-" .. sb.pid .. "-" .. sb.dir:match("([^.]+)$") .. ".prism") or nil
+  if opts.tls then
+    sb.not_proxied_reason = "TLS sandbox (Prism would have to trust the sandbox's CA)"
+    return
+  end
+  local prism = require "spec.helpers.prism"
+  local ok, why = prism.available()
+  if not ok then error("CTCT_PRISM_PROXY=1: " .. why, 3) end
+  assert(sb.upstream_url, "sandbox/start --access-log printed no SANDBOX_UPSTREAM_URL")
+  local proxy = prism.proxy { spec = v3_spec(sb, dir), upstream = sb.upstream_url, errors = false }
+  sb.proxy = proxy
+  sb.api_url = proxy.url
+  sb.base_url = proxy.url .. "/v3"
+end
+
 -- Starts a sandbox; raises with start's error output on failure.
 -- opts: tls (bool), workers (n), token (string), port (n), json_capture (a file path:
--- sandbox/start --json-capture; default from CTCT_JSON_CAPTURE_DIR, false: none).
+-- sandbox/start --json-capture; default from CTCT_JSON_CAPTURE_DIR, false: none),
+-- proxy (true/false: a Prism proxy in front, see the header; default from
+-- CTCT_PRISM_PROXY).
 function sandbox.start(opts)
   opts = opts or {}
   local root = sandbox.repo_root()
   local args = {}
+  local proxied = proxy_wanted(opts)
+  if proxied then args[#args + 1] = "--access-log" end
   if opts.tls then args[#args + 1] = "--tls" end
   if opts.port then args[#args + 1] = "--port " .. quote(opts.port) end
   if opts.workers then args[#args + 1] = "--workers " .. quote(opts.workers) end
@@ -167,6 +236,7 @@ function sandbox.start(opts)
     pid = tonumber(vars.SANDBOX_PID),
     token = vars.SANDBOX_TOKEN,
     cafile = vars.SANDBOX_CAFILE,
+    upstream_url = vars.SANDBOX_UPSTREAM_URL,   -- with --access-log: the proxy's upstream
     json_capture = capture or nil,
     root = root,
   }, Sandbox)
@@ -194,12 +264,107 @@ function sandbox.start(opts)
     client_secret = "sandbox-partner-secret",
     api_key = "sandbox-partner-api-key",
   }
+  if proxied then
+    local ok, why = pcall(start_proxy, sb, opts)
+    if not ok then
+      sb:stop()
+      error(why, 2)
+    end
+  end
   return sb
 end
 
--- Stops the sandbox (idempotent).
+-- Where a request the sandbox got directly (not through the proxy) belongs; nil for
+-- the admin API (never proxied, not counted).
+local function direct_kind(method, uri)
+  if uri:match("^/__sandbox/webhook%-sink/") and method == "POST" then
+    return "webhook deliveries to the sandbox's sinks (not in the spec)"
+  elseif uri:match("^/__sandbox/") then
+    return nil
+  elseif uri:match("^/oauth2/") or uri:match("^/%.well%-known/") or uri:match("^/activate") then
+    return "OAuth/OIDC and device endpoints (not in the spec)"
+  elseif uri:match("^/partner%-auth/") then
+    return "partner token endpoint (not in the spec)"
+  elseif uri:match("^/v3[/?]") or uri == "/v3" then
+    return "/v3 requests sent to the sandbox URL itself"
+  end
+  return "other sandbox routes (not in the spec)"
+end
+
+-- operationId of a /v3 request (path and query), from the operation table; the
+-- literal route wins over one with a {parameter} where both match.
+local op_routes
+local function operation_of(method, target)
+  if not op_routes then
+    local ops = require("ctct.api.operations")
+    op_routes = {}
+    for id, op in pairs(ops.operations) do
+      local n = select(2, op.path:gsub("{", "{"))
+      local pattern = "^" .. ops.base_path .. op.path:gsub("[%-%.]", "%%%0"):gsub("{[^}]+}", "[^/]+") .. "$"
+      op_routes[#op_routes + 1] = { id = id, method = op.method, pattern = pattern, params = n }
+    end
+    table.sort(op_routes, function(a, b) return a.params < b.params or (a.params == b.params and a.id < b.id) end)
+  end
+  local path = target:match("^[^?]*")
+  for _, r in ipairs(op_routes) do
+    if r.method == method and path:match(r.pattern) then return r.id end
+  end
+  return "-"
+end
+
+local function field(s) return (tostring(s):gsub("[\t\r\n]", " ")) end
+
+-- The report file: one tab-separated record a line,
+--   proxied    METHOD  TARGET  STATUS  OPERATION
+--   violation  SIDE    OPERATION  METHOD  TARGET  STATUS  SEVERITY  WHERE  MESSAGE
+--   direct     KIND    METHOD  URI  STATUS
+function Sandbox:write_report()
+  if not self.prism_report then return end
+  local lines = {}
+  local upstream_port = self.upstream_url and self.upstream_url:match(":(%d+)$")
+  if self.proxy then
+    local prism = require "spec.helpers.prism"
+    for i, x in ipairs(prism.exchanges(self.proxy:log())) do
+      -- The first GET / is prism.proxy's own readiness probe, not a spec's request.
+      local probe = i == 1 and x.method == "GET" and x.target == "/"
+      local op = operation_of(x.method, x.target)
+      if not probe then
+        lines[#lines + 1] = table.concat({ "proxied", x.method, field(x.target), tostring(x.status or "-"), op }, "\t")
+      end
+      for _, v in ipairs(probe and {} or x.violations) do
+        lines[#lines + 1] = table.concat({ "violation", v.side, op, x.method, field(x.target),
+          tostring(x.status or "-"), v.severity, v.where ~= "" and v.where or "-", field(v.message) }, "\t")
+      end
+    end
+  end
+  for line in (read_file(self.dir .. "/logs/access.log") or ""):gmatch("[^\n]+") do
+    local port, method, uri, status = line:match("^(%S+) (%S+) (%S+) (%d+)$")
+    if port and port ~= upstream_port then
+      local kind = direct_kind(method, uri)
+      for i, r in ipairs(self.direct_reasons or {}) do
+        if r.method == method and r.uri == uri then
+          kind = r.why
+          table.remove(self.direct_reasons, i)
+          break
+        end
+      end
+      if kind and self.not_proxied_reason and not uri:match("^/__sandbox/") then kind = self.not_proxied_reason end
+      if kind then lines[#lines + 1] = table.concat({ "direct", kind, method, field(uri), status }, "\t") end
+    end
+  end
+  local f = assert(io.open(self.prism_report, "wb"))
+  f:write(table.concat(lines, "\n"), #lines > 0 and "\n" or "")
+  f:close()
+end
+
+-- Stops the sandbox (idempotent); with a proxy, writes the report and stops it first.
 function Sandbox:stop()
   if self.stopped then return end
+  if self.prism_report and not self.reported then
+    self.reported = true
+    self:write_report()
+  end
+  if self.proxy then self.proxy:stop() end
   local _, code = run(quote(self.root .. "/sandbox/stop") .. " " .. quote(self.dir) .. " >/dev/null 2>&1")
   assert(code == 0, "sandbox/stop failed for " .. self.dir)
   self.stopped = true
@@ -221,10 +386,31 @@ sandbox.decode = decode
 
 -- One request with curl. opts: method, path (or url), body (table -> JSON, string ->
 -- raw), headers (list of "Name: value"), token (adds the bearer), content_type (false:
--- none), extra (list of raw curl arguments). Redirects are not followed. Returns status, decoded body or raw body,
+-- none), extra (list of raw curl arguments), direct (true: past the proxy, if any).
+-- Redirects are not followed. Returns status, decoded body or raw body,
 -- response headers (lowercased names), curl's exit code and the raw body text.
+-- Why a /v3 exchange cannot go through the proxy, or nil: Prism answers a body that
+-- is not JSON itself (400 {"error":{"code":"invalid_json"}}) instead of forwarding it.
+local function unproxiable(opts)
+  local ct = opts.content_type
+  if type(opts.body) == "string" and (ct == nil or tostring(ct):match("json")) then
+    if not pcall(cjson.decode, opts.body) then return "request bodies that are not JSON (Prism answers 400 itself)" end
+  end
+  return nil
+end
+
 function Sandbox:curl(opts)
-  local url = opts.url or (self.url .. opts.path)
+  local base = self.url
+  if self.api_url and not opts.direct and opts.path and (opts.path:match("^/v3[/?]") or opts.path == "/v3") then
+    local why = unproxiable(opts)
+    if why then
+      self.direct_reasons = self.direct_reasons or {}
+      table.insert(self.direct_reasons, { why = why, method = opts.method or "GET", uri = opts.path })
+    else
+      base = self.api_url
+    end
+  end
+  local url = opts.url or (base .. opts.path)
   local parts = { "curl -sS --max-time " .. (opts.timeout or 20), "-X " .. quote(opts.method or "GET") }
   if self.cafile then parts[#parts + 1] = "--cacert " .. quote(self.cafile) end
   local bodyfile, headfile = nil, tmpname()

@@ -300,13 +300,34 @@ local function temp_json()
   return base .. "-ctct-v3-corrected.json"
 end
 
+--- Moves every path under the spec's basePath (/v3) and sets basePath to "/": Prism
+-- ignores basePath, and a proxy in front of the sandbox must match /v3/... (the
+-- library's URLs and the relative `_links.next.href` the API returns).
+function M.under_base_path(doc)
+  local base = doc.basePath
+  if type(base) ~= "string" or not base:match("^/[%w/]*[%w]$") then fail("basePath is " .. tostring(base)) end
+  local mt = getmetatable(doc.paths)
+  local keys = {}
+  for i = 1, #(mt or {}) do keys[i] = mt[i] end
+  if #keys == 0 then keys = sorted_keys(doc.paths) end
+  local paths, order = {}, {}
+  for _, k in ipairs(keys) do
+    paths[base .. k] = doc.paths[k]
+    order[#order + 1] = base .. k
+  end
+  doc.paths = json.ordered(paths, order)
+  doc.basePath = "/"
+end
+
 --- Reads source (default M.default_source()), corrects it and writes the copy to
--- dest (default a new temp file). Returns dest and the correction lines.
-function M.write(source, dest)
+-- dest (default a new temp file). Returns dest and the correction lines. opts:
+-- base_path = true also applies M.under_base_path.
+function M.write(source, dest, opts)
   if source == nil or source == "" then source = M.default_source() end
   dest = dest or temp_json()
   local doc = decode(spec_source.json_text(source))
   local lines = M.patch(doc)
+  if opts and opts.base_path then M.under_base_path(doc) end
   local f = assert(io.open(dest, "wb"))
   f:write(encode(doc))
   f:close()
