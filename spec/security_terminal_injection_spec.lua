@@ -102,6 +102,18 @@ describe("security: terminal injection through error messages", function()
     assert_printable(out, true)
   end)
 
+  it("CLI notes and --verbose log lines show control characters as escapes, secrets redacted", function()
+    local Ctx = require("ctct.cli").Ctx
+    local ctx = setmetatable({ args = { verbose = true }, secrets = { "tok-123" } }, Ctx)
+    local out = capture_stderr(function() ctx:note("path /contacts/" .. EVIL .. " tok-123") end)
+    assert_printable(out, true)
+    assert.is_nil(out:find("tok-123", 1, true))
+    assert.truthy(out:find("\\x1b[2J", 1, true), out)
+    out = capture_stderr(function() ctx:log("http", "GET /x" .. EVIL) end)
+    assert_printable(out, true)
+    assert.matches("^ctct: http: GET /xbad", out)
+  end)
+
   it("table output (for a terminal) shows the API's control characters as escapes; json keeps them", function()
     local output = require "ctct.cli.output"
     local function render(format, fn)

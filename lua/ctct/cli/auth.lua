@@ -6,6 +6,7 @@
 --                        (CTCT_OPEN: the command that opens the URL; default xdg-open)
 -- ctct logout            revokes the refresh and access tokens, deletes them
 -- ctct whoami            the token's claims, read locally (no network call)
+local errors = require "ctct.errors"
 local oauth = require "ctct.oauth"
 local config = require "ctct.cli.config"
 local exitcodes = require "ctct.cli.exitcodes"
@@ -51,9 +52,11 @@ function H.login(ctx, args)
     token, err = device:wait {
       timeout = args.timeout or 600,
       on_prompt = function(d)
-        io.stderr:write(("To log in, open %s and enter the code %s\n"):format(d.verification_uri, d.user_code))
+        -- the authorization server's text: no control characters reach the terminal
+        local p = errors.printable
+        io.stderr:write(("To log in, open %s and enter the code %s\n"):format(p(d.verification_uri), p(d.user_code)))
         if d.verification_uri_complete then
-          io.stderr:write("  (or open ", d.verification_uri_complete, ")\n")
+          io.stderr:write("  (or open ", p(d.verification_uri_complete), ")\n")
         end
         io.stderr:write("Waiting for the approval...\n")
         io.stderr:flush()

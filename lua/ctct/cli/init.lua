@@ -27,10 +27,11 @@ local Ctx = {}
 Ctx.__index = Ctx
 M.Ctx = Ctx
 
---- A note for people on stderr (not with --quiet).
+--- A note for people on stderr (not with --quiet). Notes and --verbose lines carry
+-- server text (paths, error messages): control characters become visible escapes.
 function Ctx:note(message)
   if self.args.quiet then return end
-  io.stderr:write(exitcodes.redact(message, self.secrets), "\n")
+  io.stderr:write(errors.printable(exitcodes.redact(message, self.secrets)), "\n")
 end
 
 function Ctx:add_secret(s)
@@ -50,7 +51,7 @@ end
 
 function Ctx:log(level, message)
   if not self.args.verbose then return end
-  io.stderr:write(exitcodes.redact("ctct: " .. level .. ": " .. message, self.secrets), "\n")
+  io.stderr:write(errors.printable(exitcodes.redact("ctct: " .. level .. ": " .. message, self.secrets)), "\n")
 end
 
 --- The HTTP transport: ctct's curl transport, logging each exchange with --verbose
