@@ -40,7 +40,8 @@ endif
 DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps \
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
   lua-cjson libsimdjson-dev g++ lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux python3 \
-  python3-yaml libhiredis-dev redis-server redis-sentinel
+  python3-yaml libhiredis-dev redis-server redis-sentinel \
+  zip unzip debhelper lintian help2man fakeroot
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test test-contract lint demo bench test-asan fuzz clean embed print-src
@@ -55,11 +56,11 @@ $(SIMD_OBJ): src/json_simd.cpp src/json_simd.h
 
 build/5.4/ctct/core.so: $(SRC) $(HDR) $(SIMD_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LUA54_INC) -o $@ $(SRC) $(SIMD_OBJ) $(C_LIBS)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LDFLAGS) $(LUA54_INC) -o $@ $(SRC) $(SIMD_OBJ) $(C_LIBS)
 
 build/jit/ctct/core.so: $(SRC) $(HDR) $(SIMD_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(JIT_INC) -o $@ $(SRC) $(SIMD_OBJ) $(C_LIBS)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $(LDFLAGS) $(JIT_INC) -o $@ $(SRC) $(SIMD_OBJ) $(C_LIBS)
 
 # Static library + a small C host that embeds Lua 5.4 and opens ctct.core
 # through package.preload (examples/embed/).
@@ -153,18 +154,52 @@ build/fuzz/json_fuzz: fuzz/json_fuzz.c src/json.c build/fuzz/json_simd.o $(HDR)
 fuzz: deps-fuzz $(FUZZ_TARGETS:%=build/fuzz/%_fuzz)
 	@FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz/run $(FUZZ_SECONDS)
 
-# make install [PREFIX=/usr/local] [DESTDIR=...]: the Lua modules, ctct.core and bin/ctct
-# (for Lua 5.4; luarocks --lua-version 5.4 make does the same through the rockspec).
-PREFIX ?= /usr/local
-LUA_SHARE := $(DESTDIR)$(PREFIX)/share/lua/5.4
-LUA_LIB   := $(DESTDIR)$(PREFIX)/lib/lua/5.4
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the Lua modules, ctct.core, bin/ctct and
+# its man page, for Lua 5.4 (luarocks --lua-version 5.4 make does the same through the
+# rockspec). make install-luajit adds ctct.core built for LuaJIT, under Lua 5.1's paths.
+# Debian's layout (make deb): LUA_LIBDIR=/usr/lib/x86_64-linux-gnu/lua.
+PREFIX     ?= /usr/local
+LUA_DATADIR ?= $(PREFIX)/share/lua
+LUA_LIBDIR  ?= $(PREFIX)/lib/lua
+MANDIR      ?= $(PREFIX)/share/man
 
 install: build/5.4/ctct/core.so
-	install -d $(LUA_SHARE) $(LUA_LIB)/ctct $(DESTDIR)$(PREFIX)/bin
-	cd lua && find ctct -name '*.lua' | while read -r f; do \
-	  install -D -m 644 "$$f" "$(LUA_SHARE)/$$f" || exit 1; done
-	install -m 755 build/5.4/ctct/core.so $(LUA_LIB)/ctct/core.so
+	install -d $(DESTDIR)$(LUA_DATADIR)/5.4 $(DESTDIR)$(LUA_LIBDIR)/5.4/ctct $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(MANDIR)/man1
+	cd lua && find ctct -name '*.lua' | sort | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(LUA_DATADIR)/5.4/$$f" || exit 1; done
+	install -m 644 build/5.4/ctct/core.so $(DESTDIR)$(LUA_LIBDIR)/5.4/ctct/core.so
 	install -m 755 bin/ctct $(DESTDIR)$(PREFIX)/bin/ctct
+	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+
+# The Lua files are the same for both runtimes: LuaJIT's path gets a link to them.
+install-luajit: build/jit/ctct/core.so
+	install -d $(DESTDIR)$(LUA_DATADIR)/5.1 $(DESTDIR)$(LUA_LIBDIR)/5.1/ctct
+	ln -sfn ../5.4/ctct $(DESTDIR)$(LUA_DATADIR)/5.1/ctct
+	install -m 644 build/jit/ctct/core.so $(DESTDIR)$(LUA_LIBDIR)/5.1/ctct/core.so
+
+# Release archives, into build/dist/: the source tarball (the files git tracks, as
+# they are in this tree), the .src.rock and the Debian package. VERSION is
+# src/version.h's, the one place it is written.
+VERSION  := $(shell sed -n 's/^\#define CTCT_VERSION "\(.*\)"/\1/p' src/version.h)
+ROCKSPEC := ctct-$(VERSION)-1.rockspec
+DIST     := build/dist
+
+.PHONY: dist rock deb install-luajit man
+dist:
+	@tools/release dist $(VERSION)
+
+rock: dist
+	@tools/release rock $(VERSION) $(ROCKSPEC)
+
+deb: deps-debian dist
+	@tools/release deb $(VERSION)
+
+# The man pages, from the CLI's own --help (help2man); committed, checked by a spec.
+man: build/5.4/ctct/core.so
+	mkdir -p man && rm -f man/*.1
+	bash -c '. tools/lua-env.sh && ctct_lua_env "$$PWD" && CTCT_REPO="$$PWD" \
+	  SOURCE_DATE_EPOCH=$$(dpkg-parsechangelog -l debian/changelog -S Timestamp) lua5.4 tools/gen_man.lua man'
 
 lint:
 	luacheck -q $(wildcard lua spec sandbox examples bench tools bin)

@@ -29,13 +29,13 @@ describe("packaging and embedding #once", function()
   lazy_teardown(function() if sb then sb:stop() end end)
 
   it("lists every Lua module in the rockspec", function()
-    local spec = load_rockspec(root .. "/ctct-scm-1.rockspec")
+    local spec = load_rockspec(root .. "/ctct-0.1.0-1.rockspec")
     local listed = {}
     for _, file in pairs(spec.build.modules) do
       if type(file) == "string" then listed[file] = true end
     end
     for _, file in ipairs(lua_files(root)) do
-      assert.is_true(listed[file] == true, file .. " is missing from ctct-scm-1.rockspec")
+      assert.is_true(listed[file] == true, file .. " is missing from ctct-0.1.0-1.rockspec")
     end
   end)
 
@@ -45,12 +45,12 @@ describe("packaging and embedding #once", function()
     -- Build from a copy: luarocks make builds in the source tree.
     local _, code = run("cp -r " .. quote(root .. "/src") .. " " .. quote(root .. "/lua") .. " " ..
       quote(root .. "/bin") .. " " ..
-      quote(root .. "/ctct-scm-1.rockspec") .. " " .. quote(tmp))
+      quote(root .. "/ctct-0.1.0-1.rockspec") .. " " .. quote(tmp))
     assert.equal(0, code)
     local out
     out, code = run("cd " .. quote(tmp) .. " && HOME=" .. quote(tmp) ..
       " luarocks --lua-version 5.4 make --deps-mode=none --tree=" .. quote(tmp .. "/tree") ..
-      " ctct-scm-1.rockspec 2>&1")
+      " ctct-0.1.0-1.rockspec 2>&1")
     assert.equal(0, code, out)
     local paths = run("HOME=" .. quote(tmp) .. " luarocks --lua-version 5.4 path --tree=" .. quote(tmp .. "/tree"))
     out, code = run("cd / && " .. paths:gsub("\n", "; ") ..

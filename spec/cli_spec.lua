@@ -279,6 +279,54 @@ describe("ctct command line #once", function()
     assert.is_string(json_of(out).contact_id)
   end)
 
+  it("api -f/-F build the JSON body of a POST, the query of a GET (as gh api)", function()
+    local out, code, err = ctct("-o json api POST /contact_lists -f name=Fields -F favorite=true " ..
+      "-f description=42")
+    assert.equal(0, code, err)
+    local made = json_of(out)
+    assert.equal("Fields", made.name)
+    assert.is_true(made.favorite)        -- -F: typed
+    assert.equal("42", made.description) -- -f: a string, always
+    local log = sb:requests()
+    local sent = log[#log]
+    assert.equal("application/json", sent.content_type)
+    assert.same({ name = "Fields", favorite = true, description = "42" }, json_of(sent.body))
+    out, code, err = ctct("-o json api GET /contact_lists -F limit=1 -f include_count=true")
+    assert.equal(0, code, err)
+    assert.equal(1, #json_of(out).lists)
+    log = sb:requests()
+    assert.matches("limit=1", log[#log].uri, 1, true)
+    -- A POST with no body at all sends no Content-Type (it was libcurl's form type).
+    local _
+    _, code = ctct("api POST /contact_lists")
+    assert.are_not.equal(0, code)
+    log = sb:requests()
+    assert.equal("POST", log[#log].method)
+    assert.equal(cjson.null, log[#log].content_type)
+    _, code, err = ctct("api POST /contact_lists -f name=A --body " .. quote(home .. "/signup.json"))
+    assert.equal(2, code)
+    assert.matches("not both", err, 1, true)
+  end)
+
+  it("--version, and help at every depth (help COMMAND..., partner as --help)", function()
+    local out, code = ctct("--version")
+    assert.equal(0, code)
+    assert.equal("ctct " .. core.VERSION .. "\n", out)
+    out, code = ctct("help contacts import")
+    assert.equal(0, code)
+    assert.matches("^Usage: ctct contacts import", out)
+    out, code = ctct("help partner accounts create")
+    assert.equal(0, code)
+    assert.matches("^Usage: ctct partner accounts create", out)
+    out, code = ctct("partner as --help")
+    assert.equal(0, code)
+    assert.matches("^Usage: ctct partner as", out)
+    local _, err
+    _, code, err = ctct("help contacts nosuch")
+    assert.equal(2, code)
+    assert.matches("no command 'contacts nosuch'", err, 1, true)
+  end)
+
   it("-o json prints what the API sent: its key order, empty arrays, integers", function()
     local include = "custom_fields,list_memberships,phone_numbers,street_addresses,taggings,notes"
     for _, path in ipairs { "/contacts?include=" .. include .. "&limit=3", "/account/emails",

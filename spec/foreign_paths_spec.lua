@@ -2,47 +2,16 @@
 -- shell holding what a Lua user's shell often holds — `luarocks path`, a LUA_PATH
 -- and LUA_CPATH full of foreign modules (a Lua 5.4 cjson.so where LuaJIT would
 -- look, a ctct.lua that raises), the _5_4 variants, LUA_INIT — and must not care.
+-- (make demo in that environment is part of spec/install_spec.lua's install line.)
+local foreign_env = require "spec.helpers.foreign_env"
 local sandbox = require "spec.helpers.sandbox"
-
 local run, quote = sandbox.run, sandbox.quote
 
-local repo = sandbox.repo_root()
-local foreign -- a directory of modules that must never be loaded
-
--- The hostile environment, as shell assignments before a command.
-local function hostile(cmd)
-  local rocks = "eval \"$(luarocks --lua-version 5.4 path 2>/dev/null)\"; "
-  local f = quote(foreign)
-  return table.concat({
-    rocks,
-    "export LUA_PATH=" .. quote(foreign .. "/?.lua;" .. "/nonexistent/?.lua") .. "\"${LUA_PATH:+;$LUA_PATH}\";",
-    "export LUA_CPATH=" .. quote(foreign .. "/?.so") .. "\"${LUA_CPATH:+;$LUA_CPATH}\";",
-    "export LUA_PATH_5_4=" .. f .. "'/?.lua'\";${LUA_PATH_5_4:-}\";",
-    "export LUA_CPATH_5_4=" .. f .. "'/?.so';",
-    "export LUA_INIT='error(\"LUA_INIT ran\")' LUA_INIT_5_4='error(\"LUA_INIT_5_4 ran\")';",
-    "cd " .. quote(repo) .. " && " .. cmd .. " 2>&1",
-  }, " ")
-end
-
 describe("#once our scripts under a foreign Lua environment", function()
-  setup(function()
-    local out, code = run("mktemp -d")
-    assert.equal(0, code)
-    foreign = out:gsub("%s+$", "")
-    for _, name in ipairs({ "ctct", "cjson", "busted", "luassert", "say" }) do
-      sandbox.write_file(foreign .. "/" .. name .. ".lua", "error('foreign " .. name .. ".lua was loaded')\n")
-    end
-    -- The trap of the issue: Lua 5.4's cjson.so and ctct.core where LuaJIT looks.
-    local _, c1 = run("cp /usr/lib/x86_64-linux-gnu/lua/5.4/cjson.so " .. quote(foreign) .. "/cjson.so")
-    local _, c2 = run("mkdir -p " .. quote(foreign .. "/ctct") .. " && cp " .. quote(repo .. "/build/5.4/ctct/core.so")
-      .. " " .. quote(foreign .. "/ctct/core.so"))
-    assert.equal(0, c1)
-    assert.equal(0, c2)
-  end)
-
-  teardown(function()
-    if foreign then run("rm -rf " .. quote(foreign)) end
-  end)
+  local env
+  local function hostile(cmd) return env:wrap(cmd) end
+  setup(function() env = foreign_env.new() end)
+  teardown(function() if env then env:remove() end end)
 
   it("the environment really is hostile: plain lua5.4 and luajit fail in it", function()
     local out54, code54 = run(hostile("lua5.4 -e 'print(1)'"))
@@ -72,12 +41,6 @@ describe("#once our scripts under a foreign Lua environment", function()
         "$SANDBOX_URL/v3/contact_lists"]]))
     assert.equal(0, code, out)
     assert.matches("200$", out)
-  end)
-
-  it("make demo's script runs every example to the end", function()
-    local out, code = run(hostile("examples/run-demo"))
-    assert.equal(0, code, out)
-    assert.matches("demo: done", out, 1, true)
   end)
 
   it("spec/run runs a spec on both runtimes and counts it", function()

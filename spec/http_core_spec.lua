@@ -4,6 +4,12 @@ local core = require "ctct.core"
 local cjson = require "cjson"
 local sandbox = require "spec.helpers.sandbox"
 
+-- The request log's JSON null (cjson.null) as nil.
+local function ngx_null_or_nil(v)
+  if v == cjson.null then return nil end
+  return v
+end
+
 local function get(session, sb, path, extra)
   local req = { method = "GET", url = sb.base_url .. path,
                 headers = { Authorization = "Bearer " .. sb.token } }
@@ -65,6 +71,22 @@ describe("ctct.core session", function()
     assert.equal("Renamed", cjson.decode(res.body).name)
     res = assert(s:request { method = "DELETE", url = sb.base_url .. "/contact_lists/" .. id, headers = headers })
     assert.equal(202, res.status)
+  end)
+
+  it("sends no Content-Type of its own: a POST without one is not a form", function()
+    local s = core.session()
+    local auth = { Authorization = "Bearer " .. sb.token }
+    assert(s:request { method = "POST", url = sb.base_url .. "/contacts/sign_up_form", headers = auth })
+    assert(s:request { method = "PUT", url = sb.base_url .. "/contact_lists/x", headers = auth, body = "{}" })
+    local log = sb:requests()
+    assert.equal("POST", log[#log - 1].method)
+    assert.equal(ngx_null_or_nil(log[#log - 1].content_type), nil) -- libcurl would say x-www-form-urlencoded
+    assert.equal(ngx_null_or_nil(log[#log].content_type), nil)
+    -- The caller's own still goes through.
+    assert(s:request { method = "POST", url = sb.base_url .. "/contact_lists", body = '{"name":"typed"}',
+                       headers = { Authorization = auth.Authorization, ["content-type"] = "application/json" } })
+    log = sb:requests()
+    assert.equal("application/json", log[#log].content_type)
   end)
 
   it("runs many requests at once through curl multi, results in request order", function()

@@ -352,6 +352,22 @@ static void add_header(lua_State *L, transfer_t *t, int name_idx, int value_idx)
   lua_pop(L, pushed);
 }
 
+static void append_header_line(lua_State *L, transfer_t *t, const char *line) {
+  struct curl_slist *list = curl_slist_append(t->headers, line); /* copies the line */
+  if (!list)
+    luaL_error(L, "ctct.core: out of memory");
+  t->headers = list;
+}
+
+/* Whether the list holds the header (case-insensitive; "Name:", "Name;" too). */
+static int has_header(const struct curl_slist *list, const char *name) {
+  size_t n = strlen(name);
+  for (; list; list = list->next)
+    if (curl_strnequal(list->data, name, n) && (list->data[n] == ':' || list->data[n] == ';'))
+      return 1;
+  return 0;
+}
+
 /* Check the request table at index r and, when t is given, build its header
  * list. Raises a clear error for bad input before anything is sent. */
 static void read_request(lua_State *L, int r, const session_t *s, transfer_t *t,
@@ -410,10 +426,11 @@ static void read_request(lua_State *L, int r, const session_t *s, transfer_t *t,
   if (t && (q->body || strcmp(q->method, "POST") == 0)) {
     /* Never wait a second for "100 Continue" before sending a body (only a
      * request with a body can have libcurl add "Expect: 100-continue"). */
-    struct curl_slist *list = curl_slist_append(t->headers, "Expect:");
-    if (!list)
-      luaL_error(L, "ctct.core: out of memory");
-    t->headers = list;
+    append_header_line(L, t, "Expect:");
+    /* A body without a Content-Type of the caller's is sent without one: not
+     * libcurl's application/x-www-form-urlencoded, which the API answers 415. */
+    if (!has_header(t->headers, "Content-Type"))
+      append_header_line(L, t, "Content-Type:");
   }
 }
 

@@ -182,8 +182,8 @@ function M.main(argv)
     if a == "json" or a == "--output=json" or a == "-ojson" then want_json = true end
   end
   local function run()
-    local parser = require("ctct.cli.parser").build()
-    ctx.parser = parser
+    local parser, commands = require("ctct.cli.parser").build()
+    ctx.parser, ctx.commands = parser, commands
     local args = parse(parser, list)
     ctx.args = args
     want_json = args.output == "json"

@@ -1,21 +1,35 @@
 --- ctct.cli.parser: the one argparse definition of the command line (help on
--- every level and the bash completion are generated from it).
+-- every level, the completion scripts and the man pages are generated from it).
 --
 -- Each leaf command records its handler name ("contacts.list") in args._leaf.
+-- build() returns the parser and every command by its words ("contacts import").
 local argparse = require "argparse"
+local core = require "ctct.core"
 local exitcodes = require "ctct.cli.exitcodes"
 local output = require "ctct.cli.output"
 
 local M = {}
 
-local function leaf(parent, name, description, handler)
+-- The commands of the parser being built, by their words; and each command's words.
+local commands, words_of
+
+local function command(parent, name, description)
   local c = parent:command(name, description)
+  local parent_words = words_of[parent]
+  local words = parent_words and parent_words .. " " .. name or name
+  words_of[c] = words
+  commands[words] = c
+  return c
+end
+
+local function leaf(parent, name, description, handler)
+  local c = command(parent, name, description)
   c:action(function(r) r._leaf = handler end)
   return c
 end
 
 local function group(parent, name, description)
-  local g = parent:command(name, description)
+  local g = command(parent, name, description)
   g:command_target("_sub_" .. name:gsub("%-", "_"))
   return g
 end
@@ -38,6 +52,7 @@ local function body_option(c)
 end
 
 function M.build()
+  commands, words_of = {}, {}
   local p = argparse("ctct", "Constant Contact from the command line: contacts, lists, campaigns, reports, " ..
     "partner accounts, and any of the API's 128 operations.")
   p:epilog(exitcodes.HELP .. "\n\n" .. [[
@@ -46,8 +61,15 @@ CTCT_CLIENT_ID, CTCT_CLIENT_SECRET, CTCT_BASE_URL, CTCT_AUTHZ_URL; partners:
 CTCT_PARTNER_CLIENT_ID, CTCT_PARTNER_SECRET, CTCT_PARTNER_API_KEY, CTCT_PARTNER_TOKEN_URL.
 Profiles and tokens live in $XDG_CONFIG_HOME/ctct/ (mode 0600).]])
   p:help_max_width(100)
-  p:add_help_command()
   p:command_target("_command")
+  -- Like argparse's own help flag: print, exit 0 (help2man reads it for the man page).
+  p:flag("--version", "Show ctct's version and exit"):action(function()
+    io.stdout:write("ctct ", core.VERSION, "\n")
+    os.exit(0)
+  end)
+  -- `ctct help contacts import`: help at any depth (argparse's help command knows one level).
+  leaf(p, "help", "Show help for a command, at any depth: ctct help contacts import", "raw.help")
+    :argument("command", "The command's words"):args("*")
 
   p:option("-o --output", "Output format: table (default on a terminal), json (default otherwise), jsonl, csv")
     :choices(output.FORMATS):argname("FORMAT")
@@ -212,7 +234,8 @@ Profiles and tokens live in $XDG_CONFIG_HOME/ctct/ (mode 0600).]])
   local pas = leaf(partner, "as", "Run any ctct command on a managed client account", "partner.as")
   pas:handle_options(false)
   pas:argument("account", "encoded_account_id")
-  pas:argument("rest", "The command and its arguments"):args("+")
+  -- "*", not "+": `partner as --help` reaches the handler, which shows this help.
+  pas:argument("rest", "The command and its arguments"):args("*")
 
   -- Escape hatches ------------------------------------------------------------------------
   local call = leaf(p, "call", "Call any of the 128 operations by operationId", "raw.call")
@@ -225,12 +248,17 @@ Profiles and tokens live in $XDG_CONFIG_HOME/ctct/ (mode 0600).]])
   api:argument("method", "GET, POST, PUT, PATCH, DELETE")
   api:argument("path", "Path under the API base, e.g. /contacts?limit=5")
   body_option(api)
-  api:option("-f --field", "Query parameter name=value (repeatable)"):count("*"):target("field")
+  api:option("-f --raw-field", "name=value: a query parameter on GET and DELETE, a string field of the " ..
+    "JSON body on POST, PUT and PATCH; name[]=value adds to an array (repeatable)"):count("*"):target("field")
+  api:option("-F --field", "Like -f, with typed values: true, false, null, numbers; @FILE reads a file's text")
+    :count("*"):target("typed_field")
   api:flag("--paginate", "Follow _links.next and stream the items of a collection")
 
   local comp = leaf(p, "completion", "Print a shell completion script", "raw.completion")
   comp:argument("shell", "Shell"):choices { "bash", "zsh", "fish" }
-  return p
+  local built = commands
+  commands, words_of = nil, nil
+  return p, built
 end
 
 return M

@@ -82,6 +82,14 @@ end
 -- acting for ACCOUNT.
 function H.as(ctx, args)
   local cli = ctx.cli
+  -- Options are not parsed here (they belong to the inner command): help by hand.
+  if args.account == "-h" or args.account == "--help" then
+    io.stdout:write(ctx.commands["partner as"]:get_help(), "\n")
+    return 0
+  end
+  if #args.rest == 0 then
+    ctx:usage("partner as " .. args.account .. " needs a command", "e.g. partner as ACCOUNT lists list")
+  end
   local inner = cli.parse(ctx.parser, args.rest)
   if inner._leaf == "partner.as" or (inner._leaf or ""):match("^auth%.") or (inner._leaf or ""):match("^partner%.") then
     ctx:usage("partner as runs account commands (contacts, lists, campaigns, call, api, ...), not '" ..

@@ -3,8 +3,11 @@
 --   ctct call OPERATION_ID name=value ... [--body FILE|-] [--paginate]
 --       any of the 128 operations; parameters checked against the operation table
 --       (repeat a name, or write a,b, for arrays; name=@FILE reads a file's content)
---   ctct api METHOD PATH [-f name=value ...] [--body FILE|-] [--paginate]
+--   ctct api METHOD PATH [-f name=value ...] [-F name=value ...] [--body FILE|-] [--paginate]
+--       -f/-F: query parameters on GET and DELETE, the JSON body's fields otherwise (as gh api)
 --   ctct completion bash|zsh|fish
+--   ctct help [COMMAND...]
+local json = require "ctct.json"
 local output = require "ctct.cli.output"
 local paginate = require "ctct.paginate"
 
@@ -49,6 +52,30 @@ function H.call(ctx, args)
   show(ctx, c, data, args.paginate)
 end
 
+-- -f name=value (strings) and -F name=value (typed), in the order given; name[]
+-- appends to an array. Typed: true, false, null, JSON numbers; @FILE is the file's text.
+local function api_fields(ctx, args)
+  local fields = {}
+  local function add(pair, typed)
+    local k, v = pair:match("^([^=]+)=(.*)$")
+    if not k then ctx:usage((typed and "-F" or "-f") .. " takes name=value, got '" .. pair .. "'") end
+    local name, array = k:match("^(.-)%[%]$")
+    name = name or k
+    if typed then
+      if v:sub(1, 1) == "@" and #v > 1 then
+        v = ctx:read_file(v:sub(2))
+      elseif v == "true" or v == "false" or v == "null" or v:match("^%-?%d[%d.eE+-]*$") then
+        local decoded = json.decode(v) -- JSON's own reading: 5 is an integer, 1.2.3 stays text
+        if decoded ~= nil then v = decoded end
+      end
+    end
+    fields[#fields + 1] = { name = name, value = v, array = array ~= nil }
+  end
+  for _, pair in ipairs(args.field) do add(pair, false) end
+  for _, pair in ipairs(args.typed_field) do add(pair, true) end
+  return fields
+end
+
 function H.api(ctx, args)
   local method = args.method:upper()
   local path = args.path
@@ -58,19 +85,36 @@ function H.api(ctx, args)
   if c.base_path ~= "" and path:sub(1, #c.base_path + 1) == c.base_path .. "/" then
     path = path:sub(#c.base_path + 1)
   end
-  local query = nil
-  if #args.field > 0 then
-    query = {}
-    for _, pair in ipairs(args.field) do
-      local k, v = pair:match("^([^=]+)=(.*)$")
-      if not k then ctx:usage("-f takes name=value, got '" .. pair .. "'") end
-      query[k] = v
-    end
-  end
-  local body = nil
+  local query, body = nil, nil
+  local fields = api_fields(ctx, args)
   if args.body then
+    if #fields > 0 then ctx:usage("give the body as --body or as -f/-F fields, not both") end
     local _, text = ctx:json_file(args.body)
     body = text
+  elseif #fields > 0 then
+    if method == "GET" or method == "DELETE" or method == "HEAD" then
+      query = {}
+      for _, f in ipairs(fields) do
+        if f.array then
+          query[f.name] = query[f.name] or {}
+          table.insert(query[f.name], f.value)
+        else
+          query[f.name] = f.value
+        end
+      end
+    else
+      local obj = {}
+      for _, f in ipairs(fields) do
+        if f.array then
+          local list = obj[f.name]
+          if list == nil then list = json.array({}); obj[f.name] = list end
+          list[#list + 1] = f.value
+        else
+          obj[f.name] = f.value
+        end
+      end
+      body = json.encode(obj)
+    end
   end
   local ok, data, err = pcall(c.request, c, method, path, { query = query, body = body,
     headers = body and { ["Content-Type"] = "application/json" } or nil })
@@ -86,6 +130,14 @@ function H.completion(ctx, args)
   elseif args.shell == "zsh" then script = p:get_zsh_complete()
   else script = p:get_fish_complete() end
   io.stdout:write(script)
+end
+
+-- ctct help [COMMAND...]: the help of any command, at any depth.
+function H.help(ctx, args)
+  local words = table.concat(args.command, " ")
+  local c = words == "" and ctx.parser or ctx.commands[words]
+  if not c then ctx:usage("no command '" .. words .. "'", "see ctct --help") end
+  io.stdout:write(c:get_help(), "\n")
 end
 
 M.output = output

@@ -1,10 +1,14 @@
 -- ctct: Constant Contact V3 API for Lua, with a C core.
--- Build and install from a checkout:  luarocks --lua-version 5.4 make
+-- From a checkout:  luarocks --lua-version 5.4 make --deps-mode=none
+-- The release archive (make rock): build/dist/ctct-0.1.0-1.src.rock.
+-- The version is src/version.h's CTCT_VERSION (spec/install_spec.lua checks both agree).
 rockspec_format = "3.0"
 package = "ctct"
-version = "scm-1"
+version = "0.1.0-1"
 source = {
-  url = "git+file://.", -- built from a checkout with `luarocks make`
+  url = "https://github.com/ctct-lua/ctct/archive/refs/tags/v0.1.0.tar.gz",
+  file = "ctct-0.1.0.tar.gz", -- the name inside the .src.rock
+  dir = "ctct-0.1.0",
 }
 description = {
   summary = "Constant Contact V3 API client for Lua and OpenResty, with a C core",
@@ -14,6 +18,10 @@ description = {
     pipeline with retries, rate limiting and typed errors.
   ]],
   license = "MIT",
+  homepage = "https://github.com/ctct-lua/ctct",
+  issues_url = "https://github.com/ctct-lua/ctct/issues",
+  maintainer = "ctct developers",
+  labels = { "constantcontact", "email", "api", "openresty", "oauth2" },
 }
 dependencies = {
   "lua >= 5.1",
@@ -102,4 +110,12 @@ build = {
   install = {
     bin = { ctct = "bin/ctct" },
   },
+  -- Into the rock's own directory (luarocks doc ctct): the man page, the
+  -- LuaLS stubs (an addon: types/), the guides.
+  copy_directories = { "docs", "man", "types" },
+}
+-- `luarocks test`: the unit specs, offline, on the interpreter luarocks runs.
+test = {
+  type = "command",
+  script = "spec/unit.lua",
 }
