@@ -43,8 +43,10 @@ describe("packaging and embedding #once", function()
     local tmp = run("mktemp -d"):gsub("%s+$", "")
     finally(function() run("rm -rf " .. quote(tmp)) end)
     -- Build from a copy: luarocks make builds in the source tree.
+    -- What the rockspec builds from and installs (copy_directories: docs, man, types).
     local _, code = run("cp -r " .. quote(root .. "/src") .. " " .. quote(root .. "/lua") .. " " ..
-      quote(root .. "/bin") .. " " ..
+      quote(root .. "/bin") .. " " .. quote(root .. "/docs") .. " " .. quote(root .. "/man") .. " " ..
+      quote(root .. "/types") .. " " ..
       quote(root .. "/ctct-0.1.0-1.rockspec") .. " " .. quote(tmp))
     assert.equal(0, code)
     local out
