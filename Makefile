@@ -41,7 +41,7 @@ DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
   lua-cjson libsimdjson-dev g++ lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux python3 \
   python3-yaml libhiredis-dev redis-server redis-sentinel \
-  zip unzip debhelper lintian help2man fakeroot
+  zip unzip debhelper lintian help2man fakeroot zsh fish
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install operations docs all luajit deps deps-debian deps-npm deps-fuzz test test-contract lint demo bench test-asan fuzz clean embed print-src

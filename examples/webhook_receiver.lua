@@ -27,7 +27,7 @@ end
 
 local event, err = webhooks.parse(body, headers, {
   jwks = os.getenv("CTCT_WEBHOOK_JWKS_URL"),
-  hmac_secret = os.getenv("CTCT_WEBHOOK_HMAC_SECRET"),
+  secret = os.getenv("CTCT_WEBHOOK_HMAC_SECRET"),
 })
 if not event then
   io.stderr:write("webhook: rejected: ", tostring(err), "\n")

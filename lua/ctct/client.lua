@@ -8,6 +8,7 @@
 -- -- on failure: nil, err (a ctct.Error)
 local errors = require "ctct.errors"
 local json = require "ctct.json"
+local options = require "ctct.options"
 local url = require "ctct.url"
 local ratelimit = require "ctct.ratelimit"
 local retry = require "ctct.retry"
@@ -69,8 +70,13 @@ end
 
 local function check_seconds(name, v, level)
   if v == nil then return end
+  if type(v) == "string" and tonumber(v) then
+    bad("option '" .. name .. "'", "must be a number of seconds, got the string " .. string.format("%q", v) ..
+      " (write " .. name .. " = " .. v .. ")", level + 1)
+  end
   if type(v) ~= "number" or not (v > 0) or v > 86400 then
-    bad("option '" .. name .. "'", "must be a positive number of seconds, got " .. tostring(v), level + 1)
+    bad("option '" .. name .. "'", "must be a positive number of seconds up to 86400, got " ..
+      (type(v) == "number" and tostring(v) or type(v)), level + 1)
   end
 end
 
@@ -173,7 +179,11 @@ local function check_options(opts, level)
   if type(opts) ~= "table" then bad("argument to ctct.new", "expected a table of options", level + 1) end
   for k, v in pairs(opts) do
     local checker = OPTION_CHECKS[k]
-    if not checker then bad("option '" .. tostring(k) .. "'", "unknown option", level + 1) end
+    if not checker then
+      local near = type(k) == "string" and options.nearest(k, OPTION_CHECKS)
+      bad("option '" .. tostring(k) .. "'", "unknown option" .. (near and ("; did you mean '" .. near .. "'?") or ""),
+        level + 1)
+    end
     checker(v, level + 1)
   end
 end
@@ -395,7 +405,12 @@ end
 local function finish(self, res, method, path, raw)
   local meta = { status = res.status, headers = res.headers, http_version = res.http_version }
   if res.status < 200 or res.status > 299 then
-    return nil, errors.from_response(res, { method = method, path = path, now = self.time() })
+    local err = errors.from_response(res, { method = method, path = path, now = self.time() })
+    -- Every V3 path is under /v3: a base_url without it gets 404 for everything.
+    if res.status == 404 and not self.base_path:match("/v3$") then
+      err.message = err.message .. " (base_url has no /v3 at the end: the API's is " .. M.DEFAULT_BASE_URL .. ")"
+    end
+    return nil, err
   end
   if res.sink_bytes then -- the body went to the caller's file
     meta.bytes = res.sink_bytes

@@ -17,6 +17,7 @@
 -- its sets strongly: a garbage collection must not turn every token into a fetch.
 local core = require "ctct.core"
 local errors = require "ctct.errors"
+local options = require "ctct.options"
 local json = require "ctct.json"
 
 local M = {}
@@ -69,8 +70,11 @@ M.import = import
 --- new{ url = ..., ttl = 300, min_refetch_interval = 30, timeout = 5,
 --       transport = <ctct transport>, clock = fn, keys = <a JWKS table, no fetching>,
 --       shared_dict = <lua_shared_dict name: inside nginx, one fetch per TTL for all workers> }
+local NEW_OPTIONS = { url = "string", ttl = "number", min_refetch_interval = "number", timeout = "number",
+                      transport = "table", clock = "function", keys = "table", shared_dict = "string" }
+
 function M.new(opts)
-  opts = opts or {}
+  opts = options.check("ctct.jwks.new", opts, NEW_OPTIONS, 2)
   if opts.url == nil and opts.keys == nil then error("ctct.jwks.new: give url or keys", 2) end
   if opts.url ~= nil and (type(opts.url) ~= "string" or not opts.url:match("^https?://")) then
     error("ctct.jwks.new: url must be an http(s) URL", 2)

@@ -26,6 +26,7 @@
 local core = require "ctct.core"
 local errors = require "ctct.errors"
 local json = require "ctct.json"
+local options = require "ctct.options"
 
 local M = {}
 
@@ -158,7 +159,7 @@ end
 -- { state, code_verifier, redirect_uri, nonce }.
 -- opts: client_id, redirect_uri, scope (list), state (default random),
 -- pkce (default true), nonce, prompt, authorize_url | authz_url, strict_scopes.
-function M.authorization_url(opts)
+local function authorization_url(opts)
   if type(opts) ~= "table" then bad("options", "expected a table") end
   local params = {
     response_type = "code",
@@ -225,7 +226,7 @@ end
 --- Exchange an authorization code for tokens. opts: client_id, client_secret (confidential
 -- apps; public PKCE apps send none), code, session (from authorization_url) or
 -- redirect_uri + code_verifier, token_url | authz_url, transport.
-function M.exchange_code(opts)
+local function exchange_code(opts)
   if type(opts) ~= "table" then bad("options", "expected a table") end
   local session = opts.session or {}
   local params = {
@@ -241,7 +242,7 @@ function M.exchange_code(opts)
 end
 
 --- Refresh. opts: client_id, client_secret?, refresh_token, scope?, token_url | authz_url.
-function M.refresh(opts)
+local function refresh(opts)
   if type(opts) ~= "table" then bad("options", "expected a table") end
   local params = { grant_type = "refresh_token", refresh_token = need_string(opts, "refresh_token") }
   if opts.scope then params.scope = scope_string(opts) end
@@ -250,7 +251,7 @@ end
 
 --- Revoke a token where the server offers it (RFC 7009).
 -- opts: client_id, client_secret?, token, token_type_hint?, revoke_url | authz_url.
-function M.revoke(opts)
+local function revoke(opts)
   if type(opts) ~= "table" then bad("options", "expected a table") end
   local params = { token = need_string(opts, "token"), token_type_hint = opts.token_type_hint }
   local transport = transport_of(opts)
@@ -273,7 +274,7 @@ M.PARTNER_SCOPE = "v3api/general.partner"
 -- (it cannot be refreshed: ask for a new one) or nil, err (kind "auth" with the
 -- server's OAuth error in error_key, or network/timeout/tls). The secret never
 -- appears in an error.
-function M.client_credentials(opts)
+local function client_credentials(opts)
   if type(opts) ~= "table" then bad("options", "expected a table") end
   local id = need_string(opts, "client_id")
   local secret = opts.client_secret
@@ -318,7 +319,7 @@ M.Device = Device
 -- device_url, token_url | authz_url, transport, time, sleep, on_prompt.
 -- Returns a device: fields user_code, verification_uri, verification_uri_complete,
 -- expires_in, interval; methods poll() and wait{...}.
-function M.device(opts)
+local function device(opts)
   if type(opts) ~= "table" then bad("options", "expected a table") end
   local client = client_of(opts)
   local transport = transport_of(opts)
@@ -368,7 +369,8 @@ end
 -- (show verification_uri and user_code), timeout (seconds, besides the code's
 -- own expiry), on_poll(err) after each pending answer.
 function Device:wait(opts)
-  opts = opts or {}
+  opts = options.check("ctct.oauth device:wait", opts,
+    { on_prompt = "function", on_poll = "function", timeout = "number" }, 2)
   local prompt = opts.on_prompt or self.on_prompt
   if prompt then prompt(self) end
   local deadline = opts.timeout and self.time() + opts.timeout
@@ -398,7 +400,7 @@ local PAGE = [[<!doctype html><meta charset="utf-8"><title>%s</title>
 --- Listen on 127.0.0.1 (port 0: any free one) for the one redirect of a login.
 -- opts: port, path (default "/callback"), read_timeout (seconds one connection
 -- may take to send its request, default 5). Fields: redirect_uri, port.
-function M.loopback(opts)
+local function loopback(opts)
   opts = opts or {}
   local read_timeout = opts.read_timeout or 5
   if type(read_timeout) ~= "number" or not (read_timeout > 0) then
@@ -463,14 +465,14 @@ end
 -- code exchange. opts as authorization_url plus client_secret?, open, timeout
 -- (the whole login, default 300 s), read_timeout (one connection, default 5 s),
 -- port, token_url | authz_url, transport.
-function M.login_pkce(opts)
+local function login_pkce(opts)
   if type(opts) ~= "table" then bad("options", "expected a table") end
-  local catcher, err = M.loopback { port = opts.port, path = opts.path, read_timeout = opts.read_timeout }
+  local catcher, err = loopback { port = opts.port, path = opts.path, read_timeout = opts.read_timeout }
   if not catcher then return nil, err end
   local o = {}
   for k, v in pairs(opts) do o[k] = v end
   o.redirect_uri, o.pkce = catcher.redirect_uri, true
-  local ok, url, session = pcall(M.authorization_url, o)
+  local ok, url, session = pcall(authorization_url, o)
   if not ok then catcher:close(); error(url, 2) end
   local open = opts.open or function(u) io.stderr:write("Open this URL to log in:\n  ", u, "\n") end
   open(url)
@@ -478,7 +480,34 @@ function M.login_pkce(opts)
   code, err = catcher:wait(session, opts.timeout)
   if not code then return nil, err end
   o.code, o.session = code, session
-  return M.exchange_code(o)
+  return exchange_code(o)
+end
+
+-- The public flows check their option names and types first (options.check: an
+-- unknown name or a wrong type raises, naming it and the nearest right name).
+-- One table of settings may serve every flow (authorization_url, then
+-- exchange_code with the same table), so each accepts the names of all of them.
+local OPTIONS = {
+  transport = "table", timeout = "number", connect_timeout = "number", cafile = "string", insecure = "boolean",
+  time = "function", logger = "function", strict_scopes = "boolean",
+  client_id = "string", client_secret = "string", scope = "table|string",
+  authz_url = "string", authorize_url = "string", token_url = "string", device_url = "string",
+  revoke_url = "string",
+  redirect_uri = "string", state = "string", nonce = "string", prompt = "string", pkce = "boolean",
+  code = "string", code_verifier = "string", session = "table",
+  refresh_token = "string", token = "string", token_type_hint = "string",
+  sleep = "function", on_prompt = "function",
+  open = "function", port = "integer", path = "string", read_timeout = "number",
+}
+local FLOWS = { authorization_url = authorization_url, exchange_code = exchange_code, refresh = refresh,
+                revoke = revoke, client_credentials = client_credentials, device = device,
+                loopback = loopback, login_pkce = login_pkce }
+for name, fn in pairs(FLOWS) do
+  local where = "ctct.oauth." .. name
+  M[name] = function(opts, ...)
+    if type(opts) == "table" then options.check(where, opts, OPTIONS, 2) end
+    return fn(opts, ...)
+  end
 end
 
 return M

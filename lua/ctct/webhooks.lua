@@ -15,6 +15,7 @@ local core = require "ctct.core"
 local errors = require "ctct.errors"
 local json = require "ctct.json"
 local jwks = require "ctct.jwks"
+local options = require "ctct.options"
 
 local M = {}
 
@@ -111,12 +112,17 @@ end
 --   legacy     false to refuse legacy calls
 -- Returns true, { method = "jws"|"hmac", kid, ts } or nil and an `auth` error
 -- with `reason`.
+local VERIFY_OPTIONS = { jwks = "string|table", jwks_shared_dict = "string", tolerance = "number",
+                         now = "number|function", algorithms = "table", secret = "string", legacy = "boolean" }
+-- parse's own name for the secret was hmac_secret: say so rather than drop it.
+local RENAMED = { hmac_secret = "secret" }
+
 function M.verify(body, headers, opts)
   if type(body) ~= "string" then
     error("ctct.webhooks.verify: body must be the raw request body string, got " .. type(body), 2)
   end
   if type(headers) ~= "table" then error("ctct.webhooks.verify: headers must be a table", 2) end
-  opts = opts or {}
+  opts = options.check("ctct.webhooks.verify", opts, VERIFY_OPTIONS, 2, RENAMED)
   local sig, several = header(headers, M.SIGNATURE_HEADER)
   if several then return reject("malformed", "more than one X-CTCT-WEBHOOK-SIG header") end
   if sig then return verify_jws(body, sig, opts) end
@@ -137,22 +143,25 @@ M.Event = Event
 local EVENT_FIELDS = { "event_type", "topic_id", "url", "time", "account_id" }
 
 --- Verify a notification and read it. body: the raw request body; headers: the
--- request headers (any case). opts: as for verify (jwks, tolerance, now,
--- algorithms), plus hmac_secret (the API secret) to accept legacy
+-- request headers (any case). opts: as for verify (jwks, jwks_shared_dict,
+-- tolerance, now, algorithms), and secret (the API secret) to accept legacy
 -- x-ctct-hmac-sha256 calls (refused without it).
 -- Returns an event { event_type, topic_id, url, time, account_id, raw (the decoded
 -- JSON), verified = { method, kid, ts } } or nil, err: kind "auth" for a missing
 -- or wrong signature, "protocol" for a body that is not a JSON object.
+local PARSE_OPTIONS = {}
+for k, v in pairs(VERIFY_OPTIONS) do PARSE_OPTIONS[k] = v end
+PARSE_OPTIONS.legacy = nil -- parse accepts legacy calls exactly when given the secret
+
 function M.parse(body, headers, opts)
   if type(body) ~= "string" then
     error("ctct.webhooks.parse: body must be the raw request body string, got " .. type(body), 2)
   end
   if type(headers) ~= "table" then error("ctct.webhooks.parse: headers must be a table", 2) end
-  opts = opts or {}
+  opts = options.check("ctct.webhooks.parse", opts, PARSE_OPTIONS, 2, RENAMED)
   local vopts = {}
   for k, v in pairs(opts) do vopts[k] = v end
-  vopts.hmac_secret, vopts.secret = nil, opts.hmac_secret
-  vopts.legacy = opts.hmac_secret ~= nil
+  vopts.legacy = opts.secret ~= nil
   local ok, info = M.verify(body, headers, vopts)
   if not ok then return nil, info end
   local decoded = json.decode(body)

@@ -13,6 +13,7 @@
 -- may not change the path (no "/", "..", "?"); arrays follow the spec's
 -- collectionFormat (csv: a,b  multi: x=a&x=b).
 local errors = require "ctct.errors"
+local validate = require "ctct.api.validate"
 local url = require "ctct.url"
 
 local M = {}
@@ -197,6 +198,21 @@ function M.build(op_id, params)
     elseif p["in"] == "body" then
       if type(v) ~= "table" and type(v) ~= "string" then
         return invalid(op_id, p.name, "must be a table (sent as JSON) or a JSON string")
+      end
+      -- A table is checked against the spec's definition (a JSON string is sent as
+      -- given); every problem in one error. PATCH bodies are partial.
+      if type(v) == "table" and p.schema then
+        local problems = validate.body(p.schema, v, { partial = op.method == "PATCH" })
+        if #problems > 0 then
+          local shown = table.concat(problems, "; ", 1, math.min(#problems, 5))
+          if #problems > 5 or problems.more then
+            shown = shown .. "; and " .. (problems.more and "more" or tostring(#problems - 5) .. " more") ..
+              " (err.problems)"
+          end
+          return nil, errors.new { kind = "validation", error_key = "invalid_body", operation = op_id,
+            param = p.name, problems = problems,
+            message = op_id .. ": the body does not fit the spec's " .. p.schema .. ": " .. shown }
+        end
       end
       body = v
     elseif p["in"] == "formData" then

@@ -37,6 +37,24 @@ local function merge(into, opts, what)
   return into
 end
 
+-- "client.lists:get(list_id[, opts])": how a method is called, for misuse errors.
+local function usage(R, name, m)
+  if m.hand then return "client." .. R.NAME .. ":" .. name .. "(...)" end
+  local args = {}
+  for _, a in ipairs(m.args or {}) do args[#args + 1] = a end
+  if m.body then args[#args + 1] = "body" end
+  args[#args + 1] = "opts"
+  local shown = table.concat(args, ", "):gsub(", opts$", "[, opts]"):gsub("^opts$", "[opts]")
+  return "client." .. R.NAME .. ":" .. name .. "(" .. shown .. ")"
+end
+
+-- A method called with a dot (client.lists.get(id)) gets the id as self.
+local function check_self(R, self, name, m)
+  if getmetatable(self) ~= R then
+    error("ctct: " .. R.NAME .. "." .. name .. " called without its object: use " .. usage(R, name, m or {}), 3)
+  end
+end
+
 --- Call operation `m` with positional arguments (see the header).
 function M.invoke(self, name, m, ...)
   local params = {}
@@ -44,7 +62,13 @@ function M.invoke(self, name, m, ...)
   for i, arg in ipairs(m.args or {}) do params[arg] = (select(i, ...)) end
   local next_arg = n + 1
   if m.body then
-    params.body = (select(next_arg, ...))
+    local body = (select(next_arg, ...))
+    if type(body) ~= "table" then
+      error("ctct: bad argument 'body' to " .. self.NAME .. ":" .. name .. ": expected a table of the " ..
+        "request's fields (e.g. { name = ... }), got " .. (type(body) == "string" and
+        string.format("the string %q", body:sub(1, 40)) or type(body)) .. "; use " .. usage(self, name, m), 3)
+    end
+    params.body = body
     next_arg = next_arg + 1
   end
   merge(params, (select(next_arg, ...)), self.NAME .. ":" .. name)
@@ -80,24 +104,48 @@ function M.define(decl)
   local c = decl.collection
   if c then
     --- One page (the decoded answer), with the operation's parameters.
-    function R:list(opts) return self.client:call(c.op, merge({}, opts, decl.name .. ":list")) end
+    function R:list(opts)
+      check_self(R, self, "list")
+      return self.client:call(c.op, merge({}, opts, decl.name .. ":list"))
+    end
     --- Every item, one at a time: for item in client.<resource>:each{...} do ... end
-    function R:each(opts) return M.each(self.client, c.op, c.items, opts) end
+    function R:each(opts)
+      check_self(R, self, "each")
+      return M.each(self.client, c.op, c.items, opts)
+    end
     --- All items (opts.max, default 10,000), and whether more were left.
-    function R:all(opts) return M.all(self.client, c.op, c.items, opts) end
+    function R:all(opts)
+      check_self(R, self, "all")
+      return M.all(self.client, c.op, c.items, opts)
+    end
   end
   for name, m in pairs(decl.methods or {}) do
-    R[name] = function(self, ...) return M.invoke(self, name, m, ...) end
+    R[name] = function(self, ...)
+      check_self(R, self, name, m)
+      return M.invoke(self, name, m, ...)
+    end
   end
   for name, it in pairs(decl.iterators or {}) do
     R[name] = function(self, ...)
+      check_self(R, self, name, it)
       local params = {}
       for i, arg in ipairs(it.args or {}) do params[arg] = (select(i, ...)) end
       merge(params, (select(#(it.args or {}) + 1, ...)), decl.name .. ":" .. name)
       return M.each(self.client, it.op, it.items, params)
     end
   end
-  return R
+  -- Methods written by hand after define (function R:name(...) ... end) get the
+  -- same check: a call with a dot says to use the colon.
+  return setmetatable(R, { __newindex = function(t, name, fn)
+    if type(fn) == "function" and type(name) == "string" and not name:match("^_") and name ~= "new" then
+      local method = fn
+      fn = function(self, ...)
+        check_self(R, self, name, { hand = true })
+        return method(self, ...)
+      end
+    end
+    rawset(t, name, fn)
+  end })
 end
 
 return M

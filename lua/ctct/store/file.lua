@@ -19,6 +19,7 @@
 local compat = require "ctct.compat"
 local core = require "ctct.core"
 local errors = require "ctct.errors"
+local options = require "ctct.options"
 local json = require "ctct.json"
 
 local M = {}
@@ -48,7 +49,7 @@ end
 
 --- new{ path = <file> (default M.default_path()), lock_timeout = 30, sleep = fn }
 function M.new(opts)
-  opts = opts or {}
+  opts = options.check("ctct.store.file.new", opts, { path = "string", sleep = "function", lock_timeout = "number" }, 2)
   local path = opts.path and expand(opts.path) or M.default_path()
   if type(path) ~= "string" or path == "" then
     error("ctct.store.file: no path given and no HOME to put one under", 2)

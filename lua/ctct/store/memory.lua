@@ -9,6 +9,7 @@
 local compat = require "ctct.compat"
 local core = require "ctct.core"
 local errors = require "ctct.errors"
+local options = require "ctct.options"
 
 local M = {}
 local Store = {}
@@ -22,7 +23,7 @@ end
 
 --- new{ sleep = fn, lock_timeout = 30 }
 function M.new(opts)
-  opts = opts or {}
+  opts = options.check("ctct.store.memory.new", opts, { sleep = "function", lock_timeout = "number" }, 2)
   -- Inside nginx, waiting must yield (ngx.sleep), never block the worker.
   local ngx_ = rawget(_G, "ngx")
   local default_sleep = type(ngx_) == "table" and ngx_.sleep or core.sleep

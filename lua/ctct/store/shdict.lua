@@ -14,6 +14,7 @@
 -- a new login after a restart is not acceptable (see README, OpenResty).
 local json = require "ctct.json"
 local errors = require "ctct.errors"
+local options = require "ctct.options"
 local lock = require "ctct.ngx.lock"
 
 local M = {}
@@ -23,7 +24,8 @@ Store.__index = Store
 --- new{ dict = "ctct_tokens", prefix = "token:", lock_ttl = 30, lock_timeout = 30 }
 -- Raises when nginx.conf has no lua_shared_dict of that name.
 function M.new(opts)
-  opts = opts or {}
+  opts = options.check("ctct.store.shdict.new", opts,
+    { dict = "string", prefix = "string", lock_ttl = "number", lock_timeout = "number" }, 2)
   local name = opts.dict or "ctct_tokens"
   return setmetatable({
     dict = require("ctct.ngx.shdict").get(name, "ctct.store.shdict", 2),
