@@ -83,7 +83,7 @@ describe("tokens issued by the sandbox", function()
     local ok, err = pcall(webhooks.verify, body, { ["X-CTCT-WEBHOOK-SIG"] = sig },
       { jwks = sb.webhook_jwks_url .. "?shared", jwks_shared_dict = 42 })
     assert.is_false(ok)
-    assert.matches("shared_dict must be the name of a lua_shared_dict", tostring(err), 1, true)
+    assert.matches("option 'jwks_shared_dict' must be string, got number", tostring(err), 1, true)
   end)
 end)
 

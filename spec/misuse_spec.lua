@@ -79,6 +79,9 @@ describe("resource methods", function()
     raises("use client.lists:each([opts])", c.lists.each, "x")
     raises("use client.contacts:update(...)", c.contacts.update, "id", {}) -- a hand-written method
     raises("use client.tags:get(tag_id[, opts])", c.tags.get, "id")
+    -- A helper that is not a method (its first parameter is not self) is left alone.
+    assert.equal("a1", c.campaigns.primary_activity_id { campaign_activities = {
+      { role = "primary_email", campaign_activity_id = "a1" } } })
   end)
 
   it("a bare string where the body goes: says what a body is", function()

@@ -99,6 +99,23 @@ for name in pairs(spec.definitions) do top[#top + 1] = name end
 table.sort(top)
 for _, name in ipairs(top) do definition(name, spec.definitions[name]) end
 
+-- Where the spec contradicts itself or the API (the client checks bodies against
+-- these definitions before sending, so a wrong "required" would refuse a correct
+-- request): { definition, member, what is done, why }.
+local CORRECTIONS = {
+  { "Provision", "state_code", "not required",
+    "in the required list, but its own description asks for it only in the US" },
+}
+for _, c in ipairs(CORRECTIONS) do
+  local d = assert(defs[c[1]], "correction for a missing definition " .. c[1])
+  local kept, found = {}, false
+  for _, r in ipairs(d.required or {}) do
+    if r == c[2] then found = true else kept[#kept + 1] = r end
+  end
+  assert(found, "correction: " .. c[1] .. "." .. c[2] .. " is not required in the spec any more")
+  d.required = #kept > 0 and kept or nil
+end
+
 -- Deterministic Lua source ---------------------------------------------------------------
 
 local function str(s)
@@ -150,10 +167,17 @@ local lines = {
   "--   type: object, array, string, integer, number or boolean; ref: the definition an",
   "--   object property follows; items (arrays) and values (maps): a type or a definition.",
   "-- Inline objects are definitions named \"Parent.property\" (array items \"Parent.property[]\").",
+  "--",
+  "-- Corrections of spec defects applied by the generator:",
+}
+for _, c in ipairs(CORRECTIONS) do
+  lines[#lines + 1] = "--   " .. c[1] .. "." .. c[2] .. ": " .. c[3] .. " (" .. c[4] .. ")"
+end
+for _, l in ipairs {
   "return {",
   "  version = " .. str(spec.info.version) .. ",",
   "  definitions = {",
-}
+} do lines[#lines + 1] = l end
 -- "name = { a, b, ... }," in lines of at most 120 characters.
 local function list_lines(indent, name, items)
   local line = indent .. name .. " = {"

@@ -73,6 +73,8 @@ M.import = import
 local NEW_OPTIONS = { url = "string", ttl = "number", min_refetch_interval = "number", timeout = "number",
                       transport = "table", clock = "function", keys = "table", shared_dict = "string" }
 
+M.OPTIONS = NEW_OPTIONS
+
 function M.new(opts)
   opts = options.check("ctct.jwks.new", opts, NEW_OPTIONS, 2)
   if opts.url == nil and opts.keys == nil then error("ctct.jwks.new: give url or keys", 2) end

@@ -12,6 +12,7 @@
 -- The byte work (base64url, JSON segments, UTF-8, signatures) is done in C by
 -- ctct.core; this module decides policy.
 local core = require "ctct.core"
+local options = require "ctct.options"
 local errors = require "ctct.errors"
 local json = require "ctct.json"
 
@@ -242,8 +243,13 @@ end
 --   max_bytes  size cap (default 16 KiB)
 -- Returns a Token with verified = true, or nil and an `auth` error whose
 -- `reason` names the failed check.
+M.OPTIONS = { jwks = "string|table", shared_dict = "string", key = "table|userdata", secret = "string",
+              algorithms = "string[]", issuer = "string|string[]", audience = "string|string[]",
+              leeway = "number", require_exp = "boolean", crit = "string|string[]",
+              now = "number|function", max_bytes = "integer" }
+
 function M.verify(token, opts)
-  opts = opts or {}
+  opts = options.check("ctct.jwt.verify", opts, M.OPTIONS, 2)
   local tok, err = M.decode(token, opts.max_bytes)
   if not tok then return nil, err end
   local alg = tok.header.alg
@@ -301,6 +307,7 @@ end
 -- audience and keys (each overridable in opts, e.g. for the sandbox). An access
 -- token must carry `exp` (RFC 9068 2.2): one without is rejected (exp_missing).
 function M.verify_access_token(token, opts)
+  options.check("ctct.jwt.verify_access_token", opts, M.OPTIONS, 2)
   local o = {}
   for k, v in pairs(opts or {}) do o[k] = v end
   o.require_exp = true

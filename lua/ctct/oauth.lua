@@ -499,6 +499,7 @@ local OPTIONS = {
   sleep = "function", on_prompt = "function",
   open = "function", port = "integer", path = "string", read_timeout = "number",
 }
+M.OPTIONS = OPTIONS
 local FLOWS = { authorization_url = authorization_url, exchange_code = exchange_code, refresh = refresh,
                 revoke = revoke, client_credentials = client_credentials, device = device,
                 loopback = loopback, login_pkce = login_pkce }

@@ -4,8 +4,9 @@
 --
 --   options.check("ctct.webhooks.parse", opts, { secret = "string", now = "number|function" }, 2)
 --
--- Rules: a type name ("string", "number", "integer", "boolean", "function",
--- "table"), several joined by "|", or "any". `renamed` maps old or other names
+-- Rules: LuaLS type names ("string", "number", "integer", "boolean", "function",
+-- "table", "userdata", "string[]" for a list, "false"), several joined by "|", or
+-- "any"; the LuaLS stubs (types/) are generated from the same tables. `renamed` maps old or other names
 -- to the right one (`hmac_secret = "secret"`).
 local M = {}
 
@@ -36,7 +37,7 @@ local function fits(rule, v)
   if rule == "any" then return true end
   local t = type(v)
   for want in rule:gmatch("[^|]+") do
-    if want == t then return true end
+    if want == t or (want:match("%[%]$") and t == "table") or (want == "false" and v == false) then return true end
     if want == "integer" and t == "number" and v == math.floor(v) then return true end
   end
   return false
@@ -58,7 +59,7 @@ function M.check(where, opts, rules, level, renamed)
       error(where .. ": unknown option '" .. name .. "'" .. (right and ("; use '" .. right .. "'") or ""), level)
     end
     if not fits(rule, v) then
-      error(where .. ": option '" .. k .. "' must be " .. rule:gsub("|", " or ") .. ", got " .. type(v), level)
+      error(where .. ": option '" .. k .. "' must be " .. (rule:gsub("|", " or ")) .. ", got " .. type(v), level)
     end
   end
   return opts

@@ -28,12 +28,16 @@ end
 -- clock: monotonic seconds; time: Unix seconds (for the UTC day).
 -- With `shared_dict = <lua_shared_dict name>` (inside nginx) the limiter is
 -- ctct.ngx.ratelimit: one bucket for all workers.
+M.OPTIONS = { per_second = "number", burst = "number", daily = "number|false", clock = "function",
+              time = "function", shared_dict = "string" }
+
 function M.new(opts)
   opts = opts or {}
   if opts.shared_dict ~= nil then return require("ctct.ngx.ratelimit").new(opts) end
   for k in pairs(opts) do
-    if k ~= "per_second" and k ~= "burst" and k ~= "daily" and k ~= "clock" and k ~= "time" then
-      error("rate_limit: unknown option '" .. tostring(k) .. "'", 2)
+    if M.OPTIONS[k] == nil or k == "shared_dict" then
+      local near = type(k) == "string" and require("ctct.options").nearest(k, M.OPTIONS)
+      error("rate_limit: unknown option '" .. tostring(k) .. "'" .. (near and ("; use '" .. near .. "'") or ""), 2)
     end
   end
   local self = setmetatable({

@@ -114,6 +114,7 @@ end
 -- with `reason`.
 local VERIFY_OPTIONS = { jwks = "string|table", jwks_shared_dict = "string", tolerance = "number",
                          now = "number|function", algorithms = "table", secret = "string", legacy = "boolean" }
+M.OPTIONS = VERIFY_OPTIONS
 -- parse's own name for the secret was hmac_secret: say so rather than drop it.
 local RENAMED = { hmac_secret = "secret" }
 

@@ -6,6 +6,9 @@
 --   type: object, array, string, integer, number or boolean; ref: the definition an
 --   object property follows; items (arrays) and values (maps): a type or a definition.
 -- Inline objects are definitions named "Parent.property" (array items "Parent.property[]").
+--
+-- Corrections of spec defects applied by the generator:
+--   Provision.state_code: not required (in the required list, but its own description asks for it only in the US)
 return {
   version = "3.0.178",
   definitions = {
@@ -2614,7 +2617,7 @@ return {
       },
     },
     Provision = { type = "object",
-      required = { "contact_email", "country_code", "login_name", "state_code" },
+      required = { "contact_email", "country_code", "login_name" },
       properties = {
         billing_locale = { type = "string" },
         contact_email = { type = "string", max_length = 80 },

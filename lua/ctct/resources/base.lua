@@ -135,10 +135,14 @@ function M.define(decl)
     end
   end
   -- Methods written by hand after define (function R:name(...) ... end) get the
-  -- same check: a call with a dot says to use the colon.
+  -- same check: a call with a dot says to use the colon. Functions whose first
+  -- parameter is not self (function R.helper(campaign)) are not methods.
+  R.__hand = {}
   return setmetatable(R, { __newindex = function(t, name, fn)
-    if type(fn) == "function" and type(name) == "string" and not name:match("^_") and name ~= "new" then
+    if type(fn) == "function" and type(name) == "string" and not name:match("^_") and name ~= "new"
+        and debug.getlocal(fn, 1) == "self" then
       local method = fn
+      R.__hand[name] = method -- the function as written, for tools/gen_docs.lua
       fn = function(self, ...)
         check_self(R, self, name, { hand = true })
         return method(self, ...)

@@ -48,8 +48,10 @@ local function expand(path)
 end
 
 --- new{ path = <file> (default M.default_path()), lock_timeout = 30, sleep = fn }
+M.OPTIONS = { path = "string", sleep = "function", lock_timeout = "number" }
+
 function M.new(opts)
-  opts = options.check("ctct.store.file.new", opts, { path = "string", sleep = "function", lock_timeout = "number" }, 2)
+  opts = options.check("ctct.store.file.new", opts, M.OPTIONS, 2)
   local path = opts.path and expand(opts.path) or M.default_path()
   if type(path) ~= "string" or path == "" then
     error("ctct.store.file: no path given and no HOME to put one under", 2)

@@ -22,8 +22,10 @@ local function copy(t)
 end
 
 --- new{ sleep = fn, lock_timeout = 30 }
+M.OPTIONS = { sleep = "function", lock_timeout = "number" }
+
 function M.new(opts)
-  opts = options.check("ctct.store.memory.new", opts, { sleep = "function", lock_timeout = "number" }, 2)
+  opts = options.check("ctct.store.memory.new", opts, M.OPTIONS, 2)
   -- Inside nginx, waiting must yield (ngx.sleep), never block the worker.
   local ngx_ = rawget(_G, "ngx")
   local default_sleep = type(ngx_) == "table" and ngx_.sleep or core.sleep

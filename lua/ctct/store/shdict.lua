@@ -23,9 +23,10 @@ Store.__index = Store
 
 --- new{ dict = "ctct_tokens", prefix = "token:", lock_ttl = 30, lock_timeout = 30 }
 -- Raises when nginx.conf has no lua_shared_dict of that name.
+M.OPTIONS = { dict = "string", prefix = "string", lock_ttl = "number", lock_timeout = "number" }
+
 function M.new(opts)
-  opts = options.check("ctct.store.shdict.new", opts,
-    { dict = "string", prefix = "string", lock_ttl = "number", lock_timeout = "number" }, 2)
+  opts = options.check("ctct.store.shdict.new", opts, M.OPTIONS, 2)
   local name = opts.dict or "ctct_tokens"
   return setmetatable({
     dict = require("ctct.ngx.shdict").get(name, "ctct.store.shdict", 2),
