@@ -61,6 +61,7 @@ describe("ctct.ratelimit", function()
   it("rejects bad settings by name", function()
     assert.has_error(function() ratelimit.new { per_second = 0 } end, "rate_limit.per_second must be a positive number")
     assert.has_error(function() ratelimit.new { burst = 0.5 } end, "rate_limit.burst must be at least 1")
-    assert.has_error(function() ratelimit.new { persecond = 1 } end, "rate_limit: unknown option 'persecond'; use 'per_second'")
+    assert.has_error(function() ratelimit.new { persecond = 1 } end,
+      "rate_limit: unknown option 'persecond'; use 'per_second'")
   end)
 end)

@@ -110,7 +110,10 @@ local function methods_of(name, owner)
   for mname, fn in pairs(R) do
     if type(fn) == "function" and not seen[mname] and mname ~= "new" and not mname:match("^__") then
       local args = {}
-      for _, a in ipairs(param_names(R.__hand and R.__hand[mname] or fn)) do args[#args + 1] = { name = a, type = "any", optional = a == "opts" } end
+      local written = R.__hand and R.__hand[mname] or fn -- base.define wraps hand-written methods
+      for _, a in ipairs(param_names(written)) do
+        args[#args + 1] = { name = a, type = "any", optional = a == "opts" }
+      end
       local op = WRAPS[name .. ":" .. mname]
       add { name = mname, args = args, kind = op and "call" or "custom", op = op }
     end
