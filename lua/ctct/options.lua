@@ -10,13 +10,15 @@
 -- to the right one (`hmac_secret = "secret"`).
 local M = {}
 
-local function distance(a, b)
+--- Edit distance, ignoring case (suggestions for misspelt names).
+function M.distance(a, b)
+  a, b = a:lower(), b:lower()
   local prev = {}
   for j = 0, #b do prev[j] = j end
   for i = 1, #a do
     local cur = { [0] = i }
     for j = 1, #b do
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:sub(i, i) == b:sub(j, j) and 0 or 1))
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a:byte(i) == b:byte(j) and 0 or 1))
     end
     prev = cur
   end
@@ -27,7 +29,7 @@ end
 function M.nearest(name, known)
   local best, best_d
   for k in pairs(known) do
-    local d = distance(name:lower(), k)
+    local d = M.distance(name, k)
     if d <= 2 and (not best_d or d < best_d or (d == best_d and k < best)) then best, best_d = k, d end
   end
   return best

@@ -35,7 +35,7 @@ function M.new(opts)
   opts = opts or {}
   if opts.shared_dict ~= nil then return require("ctct.ngx.ratelimit").new(opts) end
   for k in pairs(opts) do
-    if M.OPTIONS[k] == nil or k == "shared_dict" then
+    if M.OPTIONS[k] == nil then
       local near = type(k) == "string" and require("ctct.options").nearest(k, M.OPTIONS)
       error("rate_limit: unknown option '" .. tostring(k) .. "'" .. (near and ("; use '" .. near .. "'") or ""), 2)
     end

@@ -26,21 +26,7 @@ local function invalid(op_id, param, message)
                            message = op_id .. ": " .. (param and ("parameter '" .. param .. "' ") or "") .. message }
 end
 
--- Edit distance, for suggesting the operation someone meant.
-local function distance(a, b)
-  a, b = a:lower(), b:lower()
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    for j = 1, #b do
-      local cost = a:byte(i) == b:byte(j) and 0 or 1
-      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
+local distance = require("ctct.options").distance
 
 --- Up to `n` operation ids close to `name` (by edit distance, or containing it).
 function M.suggest(name, n)
