@@ -162,6 +162,8 @@ PREFIX     ?= /usr/local
 LUA_DATADIR ?= $(PREFIX)/share/lua
 LUA_LIBDIR  ?= $(PREFIX)/lib/lua
 MANDIR      ?= $(PREFIX)/share/man
+# The LuaLS addon (types/): workspace.library = <TYPESDIR>/library
+TYPESDIR    ?= $(PREFIX)/share/ctct/types
 
 install: build/5.4/ctct/core.so
 	install -d $(DESTDIR)$(LUA_DATADIR)/5.4 $(DESTDIR)$(LUA_LIBDIR)/5.4/ctct $(DESTDIR)$(PREFIX)/bin \
@@ -171,6 +173,8 @@ install: build/5.4/ctct/core.so
 	install -m 644 build/5.4/ctct/core.so $(DESTDIR)$(LUA_LIBDIR)/5.4/ctct/core.so
 	install -m 755 bin/ctct $(DESTDIR)$(PREFIX)/bin/ctct
 	install -m 644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	cd types && find . -type f | sort | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(TYPESDIR)/$$f" || exit 1; done
 
 # The Lua files are the same for both runtimes: LuaJIT's path gets a link to them.
 install-luajit: build/jit/ctct/core.so
@@ -234,9 +238,11 @@ operations:
 schemas:
 	lua5.4 tools/gen_schemas.lua $(CTCT_SPEC) lua/ctct/api/schemas.lua
 
-# Regenerate docs/API.md and the LuaLS stubs (types/ctct.lua) from the code.
+# Regenerate docs/API.md and the LuaLS addon (types/: config.json, library/) from the code.
 docs: build/5.4/ctct/core.so
-	lua5.4 tools/gen_docs.lua docs/API.md types/ctct.lua
+	lua5.4 tools/gen_docs.lua docs/API.md
+	rm -rf types/library
+	lua5.4 tools/gen_types.lua types
 
 # The C sources, for scripts that build their own variants (spec/run-asan).
 print-src:

@@ -130,7 +130,7 @@ describe("installs #once", function()
         assert.equal("ctct " .. version .. "\n", out)
       end
       local kept = dir .. "/tree/lib/luarocks/rocks-" .. v[1] .. "/ctct/" .. version .. "-1/"
-      for _, f in ipairs { "man/ctct.1", "types/ctct.lua", "docs/API.md" } do
+      for _, f in ipairs { "man/ctct.1", "types/config.json", "types/library/ctct.lua", "docs/API.md" } do
         assert.is_truthy(sandbox.read_file(kept .. f), f .. " is not in the installed rock")
       end
     end
@@ -194,6 +194,7 @@ describe("installs #once", function()
     assert.matches("luajit " .. v .. " " .. lib .. "5%.1/ctct/core%.so", out)
     assert.matches("ctct ctct " .. v, out)
     assert.matches("man /usr/share/man/man1/ctct%.1%.gz /usr/share/man/man1/ctct%-contacts%.1%.gz", out)
+    assert.matches("luals /usr/share/ctct/types/config%.json /usr/share/ctct/types/library/ctct%.lua", out)
     assert.matches("nginx " .. v .. " " .. lib .. "5%.1/ctct/core%.so", out)
     -- Nothing of it stayed on this machine.
     local _, installed = run("dpkg-query -W lua-ctct >/dev/null 2>&1")

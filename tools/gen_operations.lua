@@ -131,6 +131,23 @@ local function param_of(op_id, p)
   return out
 end
 
+-- The definition a successful answer follows (the lowest 2xx status with a schema),
+-- for the LuaLS stubs' return types; every operation of the spec names one or none.
+local function response_of(op)
+  local codes = {}
+  for code, r in pairs(op.responses or {}) do
+    if tostring(code):match("^2") and type(r) == "table" and r.schema then codes[#codes + 1] = tostring(code) end
+  end
+  table.sort(codes)
+  local schema = codes[1] and op.responses[codes[1]].schema
+  local ref = schema and schema["$ref"]
+  if ref then return (ref:match("^#/definitions/(.+)$")) end
+  if schema and schema.type == "array" and schema.items and schema.items["$ref"] then
+    return schema.items["$ref"]:match("^#/definitions/(.+)$") .. "[]"
+  end
+  return nil
+end
+
 local ops = {}
 for path, item in pairs(spec.paths) do
   local shared = item.parameters or {}
@@ -141,6 +158,7 @@ for path, item in pairs(spec.paths) do
       for _, p in ipairs(op.parameters or {}) do params[#params + 1] = param_of(op.operationId, p) end
       local security, scopes = security_of(op)
       ops[op.operationId] = {
+        response = response_of(op),
         method = method:upper(), path = path, tag = (op.tags or {})[1],
         summary = op.summary and op.summary:gsub("%s+", " "):gsub("^ ", ""):gsub(" $", "") or nil,
         security = security, scopes = scopes, params = params,
@@ -225,6 +243,7 @@ for _, id in ipairs(ids) do
   lines[#lines + 1] = "      method = " .. str(op.method) .. ", path = " .. str(op.path) ..
     ", tag = " .. str(op.tag) .. ","
   if op.summary then lines[#lines + 1] = "      summary = " .. str(op.summary) .. "," end
+  if op.response then lines[#lines + 1] = "      response = " .. str(op.response) .. "," end
   lines[#lines + 1] = "      security = " .. str(op.security) .. ", scopes = " .. value(op.scopes) .. ","
   lines[#lines + 1] = "      consumes = " .. value(op.consumes or {}) ..
     ", produces = " .. value(op.produces or {}) .. ","

@@ -10,8 +10,20 @@
 -- interval until it ends.
 local errors = require "ctct.errors"
 
+---@class ctct.activity
+---@field Activity ctct.Activity the activity class (its metatable)
+---@field FINAL table<string, true> the states an activity ends in
 local M = {}
 
+--- An asynchronous job of the API (bulk import, export, delete...), polled with status() and wait().
+---@class ctct.Activity
+---@field client ctct.Client the client it polls with
+---@field data table the activity's last JSON (ctct.schema.Activity or the POST's own answer)
+---@field id string the activity_id
+---@field state string initialized, processing, completed, failed, cancelled or timed_out
+---@field percent_done? integer
+---@field errors (string|ctct.schema.ActivityErrors)[] the activity_errors (per-row problems)
+---@field status_counts? table<string, integer> the activity's `status` object (items_total_count...)
 local Activity = {}
 Activity.__index = Activity
 M.Activity = Activity
@@ -29,29 +41,48 @@ local function absorb(self, data)
   return self
 end
 
+--- An activity object for the activity JSON a call returned.
+---@param client ctct.Client
+---@param data table the activity JSON (activity_id, state, percent_done, activity_errors, status, _links)
+---@return ctct.Activity
 function M.new(client, data)
   return absorb(setmetatable({ client = client }, Activity), data)
 end
 
+--- "ctct.Activity(<id>, <state>, <percent_done>%)".
+---@return string
 function Activity:__tostring()
   return ("ctct.Activity(%s, %s, %s%%)"):format(tostring(self.id), tostring(self.state), tostring(self.percent_done))
 end
 
 --- True once the activity has ended (completed, failed, cancelled, timed out).
+---@return boolean
 function Activity:done() return FINAL[self.state] == true end
 
 --- Fetch the current state. Returns self | nil, err.
+---@return ctct.Activity|nil self
+---@return ctct.Error? err
 function Activity:status()
   local data, err = self.client:call("getActivity", { activity_id = self.id })
   if not data then return nil, err end
   return absorb(self, data)
 end
 
+--- Options of Activity:wait.
+---@class ctct.activity.WaitOptions
+---@field on_progress? fun(activity: ctct.Activity) called after each poll
+---@field timeout? number seconds to wait in all (default 600)
+---@field interval? number the first wait, in seconds (default 0.5; it grows by half each poll)
+---@field max_interval? number the longest wait between polls, in seconds (default 10)
+
 --- Poll until the activity ends. opts: on_progress(activity) after each poll,
--- timeout (seconds, default 600), interval (first wait, 0.5 s), max_interval (10 s).
--- Returns self when completed; nil and an error when it failed, was cancelled,
--- timed out (on the server), or the timeout passed; the activity's per-row
--- errors are in self.errors either way.
+--- timeout (seconds, default 600), interval (first wait, 0.5 s), max_interval (10 s).
+--- Returns self when completed; nil and an error when it failed, was cancelled,
+--- timed out (on the server), or the timeout passed; the activity's per-row
+--- errors are in self.errors either way.
+---@param opts? ctct.activity.WaitOptions
+---@return ctct.Activity|nil self
+---@return ctct.Error? err
 function Activity:wait(opts)
   opts = opts or {}
   local client = self.client
@@ -78,13 +109,17 @@ function Activity:wait(opts)
 end
 
 --- The link to an export's results (a CSV), once completed.
+---@return string|nil href
 function Activity:results_href()
   local links = self.data and self.data._links
   return links and links.results and links.results.href
 end
 
 --- Stream a completed export's CSV into the file at `path` (constant memory).
--- Returns the number of bytes written | nil, err.
+--- Returns the number of bytes written | nil, err.
+---@param path string the file to write
+---@return integer|nil bytes
+---@return ctct.Error? err
 function Activity:download(path)
   local href = self:results_href()
   if not href then

@@ -14,8 +14,54 @@ local ratelimit = require "ctct.ratelimit"
 local retry = require "ctct.retry"
 local core = require "ctct.core"
 
+---@class ctct.client
+---@field Client ctct.Client
+---@field RESOURCES table<string, string> resource name -> module
+---@field DEFAULT_BASE_URL string
+---@field OPTIONS table<string, string> ctct.new's option names -> their types (ctct.options rules)
 local M = {}
 
+--- What a successful call returns after its data.
+---@class ctct.Response
+---@field status integer
+---@field headers table<string, string> lower-case names
+---@field http_version? string
+---@field bytes? integer how many bytes went to opts.sink
+
+---@class ctct.RequestOptions
+---@field query? table<string, string|number|boolean|string[]>
+---@field body? table|string a table is sent as JSON
+---@field headers? table<string, string>
+---@field timeout? number seconds for this attempt
+---@field raw? boolean return the body text, not decoded JSON
+---@field sink? string stream a successful body into this file
+
+---@class ctct.PageOptions
+---@field query? table<string, string|number|boolean|string[]>
+---@field timeout? number seconds per page
+---@field max_pages? integer raise a protocol error rather than fetch one more
+---@field items? string the page's array of items (each only; default: the one array)
+
+---@class ctct.CallOptions
+---@field headers? table<string, string>
+---@field timeout? number
+---@field sink? string
+
+--- A client of the V3 API: every resource object, and the request pipeline.
+---@class ctct.Client
+---@field base_url string
+---@field account ctct.resources.account
+---@field contacts ctct.resources.contacts
+---@field lists ctct.resources.lists
+---@field tags ctct.resources.tags
+---@field custom_fields ctct.resources.custom_fields
+---@field segments ctct.resources.segments
+---@field campaigns ctct.resources.campaigns
+---@field activities ctct.resources.activities
+---@field reports ctct.resources.reports
+---@field events ctct.resources.events
+---@field automations ctct.resources.automations
+---@field social ctct.resources.social
 local Client = {}
 M.Client = Client
 
@@ -175,6 +221,19 @@ for _, name in ipairs { "clock", "time", "sleep", "logger" } do
   end
 end
 
+-- The option names and their types, for the LuaLS stubs (types/) and tools; the
+-- checkers above say more (non-empty, an absolute URL, a store with lock...).
+M.OPTIONS = {
+  access_token = "string|function", base_url = "string", timeout = "number", connect_timeout = "number",
+  deadline = "number", cafile = "string", insecure = "boolean", http2 = "boolean", ordered_json = "boolean",
+  proxy = "string", user_agent = "string", max_response_bytes = "integer", rate_limit = "false|table",
+  retry = "false|table", transport = "table", client_id = "string", client_secret = "string", account = "string",
+  token_url = "string", authz_url = "string", token_store = "table", refresh_skew = "number",
+  clock = "function", time = "function", sleep = "function", logger = "function",
+}
+for name in pairs(OPTION_CHECKS) do assert(M.OPTIONS[name], "ctct.client: option without a type: " .. name) end
+for name in pairs(M.OPTIONS) do assert(OPTION_CHECKS[name], "ctct.client: option without a check: " .. name) end
+
 local function check_options(opts, level)
   if type(opts) ~= "table" then bad("argument to ctct.new", "expected a table of options", level + 1) end
   for k, v in pairs(opts) do
@@ -198,6 +257,8 @@ local function make_limiter(setting, clock, time)
 end
 
 --- Make a client. See docs/ARCHITECTURE.md and README.md for every option.
+---@param opts? ctct.client.Options
+---@return ctct.Client
 function M.new(opts)
   opts = opts or {}
   check_options(opts, 2)
@@ -278,11 +339,15 @@ function Client:__tostring()
 end
 
 --- Replace the access token (a string, or a function returning one).
+---@param token string|fun(): string?, ctct.Error?
 function Client:set_access_token(token)
   OPTION_CHECKS.access_token(token, 2)
   self.set_token(token)
 end
 
+--- Hand a message to the logger option, if there is one.
+---@param level 'debug'|'info'|'warn'|'error'
+---@param message string
 function Client:log(level, message)
   if self.logger then self.logger(level, message) end
 end
@@ -440,6 +505,11 @@ end
 -- sink = path (stream a successful body into that file; returns true, response
 -- with response.bytes) }.
 -- Returns data, response ({ status, headers, http_version }) or nil, ctct.Error.
+---@param method 'GET'|'POST'|'PUT'|'PATCH'|'DELETE'|'HEAD'
+---@param path string
+---@param opts? ctct.RequestOptions
+---@return table|string|true|nil data decoded JSON, the text with raw, true for an empty body
+---@return ctct.Response|ctct.Error response_or_err
 function Client:request(method, path, opts)
   local req
   req, opts = build(self, method, path, opts)
@@ -539,6 +609,11 @@ end
 -- the spec first (see ctct.api.call). Returns data, response | nil, err; a
 -- parameter that cannot be right gives a `validation` error naming it and
 -- nothing is sent. opts: { headers = {...}, timeout = s, sink = path }.
+---@param operation_id ctct.OperationId
+---@param params? table the operation's parameters by name (ctct.params.<operation_id>)
+---@param opts? ctct.CallOptions
+---@return table|true|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Client:call(operation_id, params, opts)
   local req, err = require("ctct.api.call").build(operation_id, params)
   if not req then return nil, err end
@@ -550,11 +625,25 @@ function Client:call(operation_id, params, opts)
   return self:request(req.method, req.path, o)
 end
 
+---@class ctct.TokenInfo
+---@field scopes string[]
+---@field expires_at? integer
+---@field expires_in? integer
+---@field platform_user_id? string
+---@field client_id? string
+---@field user_id? string
+---@field subject? string
+---@field issuer? string
+---@field audience? string|string[]
+---@field claims table<string, ctct.json.Value> every claim, as decoded
+
 --- What the current access token says about itself, read from its JWT claims
 -- with no network call (Constant Contact retired its token_info endpoint):
 -- { scopes, expires_at, expires_in, platform_user_id, client_id, user_id,
 --   subject, issuer, audience, claims }. The token is not verified here: it is
 -- the client's own token, as the authorization server issued it.
+---@return ctct.TokenInfo|nil info
+---@return ctct.Error? err
 function Client:token_info()
   local token, why = self.get_token()
   if not token then return nil, errors.new { kind = "auth", message = why } end
@@ -577,6 +666,9 @@ end
 
 --- Turn a `_links.next.href` into a path for `request`: only links on the
 -- client's own origin and under its base path are followed.
+---@param href string
+---@return string|nil path
+---@return string? why
 function Client:link_path(href)
   if type(href) ~= "string" or href == "" then return nil, "empty link" end
   local rest = href
@@ -600,12 +692,18 @@ end
 --- Iterate over the pages of a collection, following `_links.next.href`.
 -- for page in client:pages("/contacts", { query = { limit = 500 } }) do ... end
 -- Raises the ctct.Error if a page cannot be fetched.
+---@param path string
+---@param opts? ctct.PageOptions
+---@return fun(): table? pages
 function Client:pages(path, opts)
   return require("ctct.paginate").pages(self, path, opts)
 end
 
 --- Iterate over the items of a collection one at a time, page by page.
 -- for contact in client:each("/contacts", { items = "contacts" }) do ... end
+---@param path string
+---@param opts? ctct.PageOptions
+---@return fun(): table? items
 function Client:each(path, opts)
   return require("ctct.paginate").each(self, path, opts)
 end

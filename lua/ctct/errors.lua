@@ -16,8 +16,39 @@
 -- (every error object the API sent), method and path (without the query).
 local json = require "ctct.json"
 
+--- What went wrong, in one word (the keys of errors.KINDS).
+---@alias ctct.ErrorKind 'http'|'network'|'timeout'|'tls'|'auth'|'rate_limited'|'validation'|'protocol'
+
+---@class ctct.errors
+---@field Error ctct.Error the error class (its metatable)
+---@field KINDS table<ctct.ErrorKind, true> the valid kinds
+---@field printable fun(text: any): string any value (tostring'd) made safe for a terminal, on one line
+---@field snippet fun(text?: string, max?: integer): string the printable start of a body (max 200 bytes)
+---@field parse_error_body fun(decoded: any): string?, string?, table[]? key, message, details of any decoded body
 local M = {}
 
+--- The error every network-facing function returns as `nil, err`; `tostring` gives one printable line.
+---@class ctct.Error
+---@field kind ctct.ErrorKind
+---@field message string the server's own error_message, or ours
+---@field status? integer the HTTP status
+---@field error_key? string the API's (or OAuth's) error key, e.g. "invalid_grant", "login_required"
+---@field request_id? string the server's request id (x-request-id and the like)
+---@field retry_after? number seconds to wait before trying again
+---@field details? (table|string)[] every error object the API sent (or the per-item problems)
+---@field method? string the request's method
+---@field path? string the request's path, without the query
+---@field param? string the parameter at fault (validation)
+---@field operation? string the operationId at fault (validation)
+---@field attempts? integer how many attempts were made (when retried)
+---@field problems? string[] what does not fit the spec's body schema (validation)
+---@field suggestions? string[] the nearest operationIds to an unknown one
+---@field fields? string[] the invalid fields' names (partner validation)
+---@field reason? string why a token or webhook was rejected (jwt, jwks, webhooks)
+---@field pending? boolean the device flow is still waiting for the user
+---@field sent? boolean whether the request may have reached the server (network errors)
+---@field curl_code? integer libcurl's error code (curl transport)
+---@field started? table the activities already started when a multi-chunk import failed
 local Error = {}
 Error.__index = Error
 Error.__name = "ctct.Error"
@@ -29,7 +60,9 @@ local KINDS = {
 }
 M.KINDS = KINDS
 
---- Make an error; `fields.kind` must be one of the kinds above.
+--- Make an error; `fields.kind` must be one of the kinds above. Raises on an unknown kind.
+---@param fields ctct.Error the error's fields (message defaults to the kind); the table becomes the error
+---@return ctct.Error
 function M.new(fields)
   if not KINDS[fields.kind] then
     error("ctct.errors.new: unknown error kind '" .. tostring(fields.kind) .. "'", 2)
@@ -38,7 +71,9 @@ function M.new(fields)
   return setmetatable(fields, Error)
 end
 
---- True when `v` is a ctct.Error.
+--- True when `v` is a ctct.Error. Accepts any Lua value.
+---@param v any any value
+---@return boolean
 function M.is(v)
   return getmetatable(v) == Error
 end
@@ -95,6 +130,8 @@ local function printable(text)
 end
 M.printable = printable
 
+--- The error on one printable line: "ctct: kind status key: message (METHOD path) [request id]".
+---@return string
 function Error:__tostring()
   local head = "ctct: " .. self.kind
   if self.status then head = head .. " " .. self.status end
@@ -184,7 +221,10 @@ local function days_from_civil(y, m, d)
 end
 
 --- Seconds to wait from a Retry-After value: delay-seconds or an HTTP-date
--- (IMF-fixdate), relative to `now` (Unix seconds). nil when unparseable.
+--- (IMF-fixdate), relative to `now` (Unix seconds). nil when unparseable.
+---@param value? string the header's value (anything else gives nil)
+---@param now? number Unix seconds (default os.time())
+---@return number|nil seconds
 function M.parse_retry_after(value, now)
   if type(value) ~= "string" then return nil end
   local secs = value:match("^%s*(%d+)%s*$")
@@ -202,7 +242,10 @@ end
 local REQUEST_ID_HEADERS = { "x-request-id", "x-correlation-id", "x-amzn-requestid" }
 
 --- Build the error for a non-2xx response.
--- res: { status, headers, body }; ctx: { method, path, now }.
+--- res: { status, headers, body }; ctx: { method, path, now }.
+---@param res {status: integer, headers?: table<string, string>, body?: string}
+---@param ctx? {method?: string, path?: string, now?: number}
+---@return ctct.Error
 function M.from_response(res, ctx)
   local status = res.status
   local headers = res.headers or {}

@@ -20,6 +20,14 @@ local errors = require "ctct.errors"
 local options = require "ctct.options"
 local json = require "ctct.json"
 
+---@class ctct.jwks
+---@field MAX_KEYS integer keys imported from one set (64)
+---@field MAX_SETS integer sets kept by jwks.from (per URL and shared dict; 32)
+---@field MAX_BYTES integer a key set answer larger than this is refused (1 MiB)
+---@field MAX_SHARED_BYTES integer larger sets are not copied to the shared dict (65536)
+---@field OPTIONS table<string, string> jwks.new's option names -> their types (ctct.options rules)
+---@field Jwks ctct.jwks.Jwks the class of key sets
+---@field import fun(doc: table): table<string, userdata>|nil, integer, string[] JWKS -> keys by kid, count, skipped
 local M = {}
 
 M.MAX_KEYS = 64            -- keys imported from one set
@@ -27,6 +35,19 @@ M.MAX_SETS = 32            -- sets kept by jwks.from (per URL and shared dict)
 M.MAX_BYTES = 1024 * 1024  -- a key set answer larger than this is refused
 M.MAX_SHARED_BYTES = 65536 -- larger sets are not copied to the shared dict
 
+---@class ctct.jwks.Jwks
+---@field url? string where the set is fetched (nil for a set made from a JWKS table)
+---@field ttl number seconds the keys are cached (default 300)
+---@field min_refetch_interval number at most one fetch per this many seconds (default 30)
+---@field timeout number seconds per fetch (default 5)
+---@field transport? table the ctct transport fetches go through (made on first fetch)
+---@field clock fun(): number monotonic seconds (default core.monotonic)
+---@field keys table<string, userdata> kid -> key (a core.jwk key)
+---@field fetched_at? number clock() of the last successful fetch
+---@field attempted_at? number clock() of the last fetch attempt
+---@field fetches integer HTTP fetches made
+---@field static? boolean true for a set made from a JWKS table (never fetched)
+---@field shared? table the lua_shared_dict the set is shared through (opts.shared_dict)
 local Jwks = {}
 Jwks.__index = Jwks
 
@@ -67,14 +88,18 @@ local function import(doc)
 end
 M.import = import
 
---- new{ url = ..., ttl = 300, min_refetch_interval = 30, timeout = 5,
---       transport = <ctct transport>, clock = fn, keys = <a JWKS table, no fetching>,
---       shared_dict = <lua_shared_dict name: inside nginx, one fetch per TTL for all workers> }
+-- jwks.new's options (see M.new) and their types (ctct.options rules).
 local NEW_OPTIONS = { url = "string", ttl = "number", min_refetch_interval = "number", timeout = "number",
                       transport = "table", clock = "function", keys = "table", shared_dict = "string" }
 
 M.OPTIONS = NEW_OPTIONS
 
+--- new{ url = ..., ttl = 300, min_refetch_interval = 30, timeout = 5,
+---       transport = <ctct transport>, clock = fn, keys = <a JWKS table, no fetching>,
+---       shared_dict = <lua_shared_dict name: inside nginx, one fetch per TTL for all workers> }
+--- Raises on a bad option, without url and keys, or when keys has no usable key.
+---@param opts ctct.jwks.Options
+---@return ctct.jwks.Jwks
 function M.new(opts)
   opts = options.check("ctct.jwks.new", opts, NEW_OPTIONS, 2)
   if opts.url == nil and opts.keys == nil then error("ctct.jwks.new: give url or keys", 2) end
@@ -106,7 +131,10 @@ function M.new(opts)
   return self
 end
 
--- The key set another worker fetched (shared_dict), if it has `kid`.
+--- The key set another worker fetched (shared_dict), if it has `kid`: true when
+--- it was taken as this set's keys.
+---@param kid? string
+---@return boolean
 function Jwks:from_shared(kid)
   local text = self.shared:get("jwks:" .. self.url)
   if not text then return false end
@@ -118,7 +146,10 @@ function Jwks:from_shared(kid)
   return true
 end
 
--- GET the key set; on success replace the cache.
+--- GET the key set; on success replace the cache (a failure keeps the known keys).
+---@param kid? string the key wanted (a shared copy without it is not used)
+---@return boolean|nil ok
+---@return ctct.Error? err an `auth` error, reason jwks_unavailable
 function Jwks:fetch(kid)
   self.attempted_at = self.clock()
   if self.shared and self:from_shared(kid) then return true end
@@ -147,6 +178,9 @@ function Jwks:fetch(kid)
 end
 
 --- The key for `kid`, or nil and an error (reason kid_unknown or jwks_unavailable).
+---@param kid string
+---@return userdata|nil key a core.jwk key
+---@return ctct.Error? err an `auth` error, reason kid_unknown or jwks_unavailable
 function Jwks:key(kid)
   local now = self.clock()
   if not self.static then
@@ -197,12 +231,16 @@ local function cached_url_set(url, shared_dict)
 end
 
 --- How many sets jwks.from keeps by URL (at most MAX_SETS).
+---@return integer
 function M.cached_sets() return url_count end
 
 --- A key set from what a caller passed as `jwks`: a Jwks object, a JWKS table,
--- or a URL (cached per URL). nil when `spec` is nil. opts.shared_dict: for a
--- URL inside nginx, the lua_shared_dict that shares the fetched set between
--- workers (as jwks.new's shared_dict).
+--- or a URL (cached per URL). nil when `spec` is nil. opts.shared_dict: for a
+--- URL inside nginx, the lua_shared_dict that shares the fetched set between
+--- workers (as jwks.new's shared_dict). Raises for any other `spec`.
+---@param spec? ctct.jwks.Jwks|table|string a key set, a JWKS table { keys = {...} } or its URL
+---@param opts? {shared_dict?: string}
+---@return ctct.jwks.Jwks|nil set
 function M.from(spec, opts)
   if spec == nil then return nil end
   if getmetatable(spec) == Jwks then return spec end

@@ -16,6 +16,14 @@ local options = require "ctct.options"
 local errors = require "ctct.errors"
 local json = require "ctct.json"
 
+---@class ctct.jwt
+---@field MAX_BYTES integer the default size cap of a token (16384 bytes)
+---@field DEFAULT_LEEWAY integer seconds of clock skew tolerated by default (60)
+---@field CONSTANT_CONTACT {issuer: string, audience: string, jwks_uri: string} Constant Contact's token issuer
+---@field OPTIONS table<string, string> verify's option names -> their types (ctct.options rules)
+---@field Token ctct.jwt.Token the class of decoded tokens
+---@field reject fun(reason: string, message: string): nil, ctct.Error nil and an `auth` error (invalid_token)
+---@field decode_unverified fun(token: string, max_bytes?: integer): ctct.jwt.Token|nil, ctct.Error? jwt.decode
 local M = {}
 
 M.MAX_BYTES = 16384
@@ -34,19 +42,35 @@ local function reject(reason, message)
 end
 M.reject = reject
 
+---@class ctct.jwt.Token
+---@field raw string the token as given
+---@field header table<string, ctct.json.Value> the decoded JOSE header (alg, kid, typ, ...)
+---@field claims table<string, ctct.json.Value> the decoded claims
+---@field verified boolean true once jwt.verify checked the signature and claims
+---@field platform_user_id fun(self: ctct.jwt.Token): string? the Constant Contact user (platform_user_id)
+---@field client_id fun(self: ctct.jwt.Token): string? the `cid` claim
+---@field user_id fun(self: ctct.jwt.Token): string? the `uid` claim
+---@field subject fun(self: ctct.jwt.Token): string? the `sub` claim
+---@field issuer fun(self: ctct.jwt.Token): string? the `iss` claim
+---@field jti fun(self: ctct.jwt.Token): string? the `jti` claim
 local Token = {}
 Token.__index = Token
 M.Token = Token
 
+--- "ctct.jwt.Token(alg=..., sub=..., verified=...)".
+---@return string
 function Token:__tostring()
   return "ctct.jwt.Token(alg=" .. tostring(self.header.alg) .. ", sub=" .. tostring(self.claims.sub) ..
     ", verified=" .. tostring(self.verified) .. ")"
 end
 
---- A claim by name (nil when absent).
+--- A claim by name (nil when absent); any JSON value.
+---@param name string
+---@return ctct.json.Value? value
 function Token:claim(name) return self.claims[name] end
 
 --- Scopes, from `scp` (an array, or a space-separated string) or `scope`.
+---@return string[] scopes
 function Token:scopes()
   local out = {}
   for _, name in ipairs { "scp", "scope" } do
@@ -64,6 +88,9 @@ function Token:scopes()
   return out
 end
 
+--- True when the token's scopes include `scope`.
+---@param scope string
+---@return boolean
 function Token:has_scope(scope)
   for _, s in ipairs(self:scopes()) do
     if s == scope then return true end
@@ -78,12 +105,23 @@ local function number_claim(self, name)
 end
 
 --- Unix time the token expires (the `exp` claim), or nil.
+---@return number? exp
 function Token:expires_at() return number_claim(self, "exp") end
+--- Unix time the token was issued (the `iat` claim), or nil.
+---@return number? iat
 function Token:issued_at() return number_claim(self, "iat") end
+--- Unix time the token becomes valid (the `nbf` claim), or nil.
+---@return number? nbf
 function Token:not_before() return number_claim(self, "nbf") end
+--- Unix time the user authenticated (the `auth_time` claim), or nil.
+---@return number? auth_time
 function Token:auth_time() return number_claim(self, "auth_time") end
 
 --- True when `exp` is past `now` (default: the current time) minus `leeway` seconds.
+--- A token without `exp` never expires (false).
+---@param leeway? number seconds (default 0)
+---@param now? number Unix time (default: the clock)
+---@return boolean
 function Token:is_expired(leeway, now)
   local exp = self:expires_at()
   if not exp then return false end
@@ -99,7 +137,8 @@ local function string_claim(name)
   end
 end
 
---- The Constant Contact user (platform_user_id), and the standard claims.
+-- The Constant Contact user (platform_user_id), and the standard claims
+-- (typed as fields of ctct.jwt.Token).
 Token.platform_user_id = string_claim("platform_user_id")
 Token.client_id = string_claim("cid")
 Token.user_id = string_claim("uid")
@@ -108,6 +147,7 @@ Token.issuer = string_claim("iss")
 Token.jti = string_claim("jti")
 
 --- Audiences as an array (aud may be a string or an array).
+---@return string[] audiences
 function Token:audience()
   local aud = self.claims.aud
   if type(aud) == "string" then return { aud } end
@@ -121,8 +161,12 @@ function Token:audience()
 end
 
 --- Decode a JWT WITHOUT verifying it: for reading the claims of a token you
--- received from the authorization server yourself. Never trust it for access
--- decisions; use jwt.verify for that. Returns a Token (verified = false) or nil, err.
+--- received from the authorization server yourself. Never trust it for access
+--- decisions; use jwt.verify for that. Returns a Token (verified = false) or nil, err.
+---@param token string the compact JWT
+---@param max_bytes? integer size cap (default jwt.MAX_BYTES)
+---@return ctct.jwt.Token|nil token
+---@return ctct.Error? err an `auth` error, reason malformed or too_large
 function M.decode(token, max_bytes)
   if type(token) ~= "string" then
     return reject("malformed", "a token must be a string, got " .. type(token))
@@ -227,27 +271,32 @@ local function find_key(tok, opts, jwks_for)
   return key
 end
 
---- Verify a JWT's signature and claims. opts:
---   jwks       a ctct.jwks object, a JWKS table { keys = {...} }, or its URL
---   shared_dict inside nginx, with a jwks URL: the lua_shared_dict that shares the
---              fetched key set between workers (one fetch per TTL for all of them)
---   key        a single key instead (a JWK table or a core.jwk key), for tokens without kid
---   secret     the shared secret, only with algorithms = { "HS256" }
---   algorithms allowed algorithms (default { "RS256" }); "none" is never allowed
---   issuer, audience   expected values (a string or a list; checked when given)
---   leeway     seconds of clock skew tolerated (default 60)
---   require_exp reject a token without `exp` (reason exp_missing; verify_access_token sets it)
---   crit       header parameters the caller understands and checks itself: a token whose
---              `crit` names any other is rejected (crit_unknown, RFC 7515 4.1.11)
---   now        Unix time, or a function returning it (default: the clock)
---   max_bytes  size cap (default 16 KiB)
--- Returns a Token with verified = true, or nil and an `auth` error whose
--- `reason` names the failed check.
+-- jwt.verify's options (see M.verify) and their types (ctct.options rules).
 M.OPTIONS = { jwks = "string|table", shared_dict = "string", key = "table|userdata", secret = "string",
               algorithms = "string[]", issuer = "string|string[]", audience = "string|string[]",
               leeway = "number", require_exp = "boolean", crit = "string|string[]",
               now = "number|function", max_bytes = "integer" }
 
+--- Verify a JWT's signature and claims. opts:
+---   jwks       a ctct.jwks object, a JWKS table { keys = {...} }, or its URL
+---   shared_dict inside nginx, with a jwks URL: the lua_shared_dict that shares the
+---              fetched key set between workers (one fetch per TTL for all of them)
+---   key        a single key instead (a JWK table or a core.jwk key), for tokens without kid
+---   secret     the shared secret, only with algorithms = { "HS256" }
+---   algorithms allowed algorithms (default { "RS256" }); "none" is never allowed
+---   issuer, audience   expected values (a string or a list; checked when given)
+---   leeway     seconds of clock skew tolerated (default 60)
+---   require_exp reject a token without `exp` (reason exp_missing; verify_access_token sets it)
+---   crit       header parameters the caller understands and checks itself: a token whose
+---              `crit` names any other is rejected (crit_unknown, RFC 7515 4.1.11)
+---   now        Unix time, or a function returning it (default: the clock)
+---   max_bytes  size cap (default 16 KiB)
+--- Returns a Token with verified = true, or nil and an `auth` error whose
+--- `reason` names the failed check. Raises on an unknown or mistyped option.
+---@param token string the compact JWT
+---@param opts? ctct.jwt.Options
+---@return ctct.jwt.Token|nil token
+---@return ctct.Error? err an `auth` error whose `reason` names the failed check
 function M.verify(token, opts)
   opts = options.check("ctct.jwt.verify", opts, M.OPTIONS, 2)
   local tok, err = M.decode(token, opts.max_bytes)
@@ -304,8 +353,13 @@ function M.verify(token, opts)
 end
 
 --- Verify a Constant Contact access token against Constant Contact's issuer,
--- audience and keys (each overridable in opts, e.g. for the sandbox). An access
--- token must carry `exp` (RFC 9068 2.2): one without is rejected (exp_missing).
+--- audience and keys (each overridable in opts, e.g. for the sandbox). An access
+--- token must carry `exp` (RFC 9068 2.2): one without is rejected (exp_missing).
+--- Raises on an unknown or mistyped option.
+---@param token string the compact JWT (an access token)
+---@param opts? ctct.jwt.Options
+---@return ctct.jwt.Token|nil token
+---@return ctct.Error? err an `auth` error whose `reason` names the failed check
 function M.verify_access_token(token, opts)
   options.check("ctct.jwt.verify_access_token", opts, M.OPTIONS, 2)
   local o = {}

@@ -28,6 +28,64 @@ local errors = require "ctct.errors"
 local json = require "ctct.json"
 local options = require "ctct.options"
 
+--- The tokens a flow returns: { access_token, refresh_token, token_type, scope, expires_at, obtained_at, id_token }.
+---@class ctct.oauth.Tokens: ctct.TokenRecord
+---@field access_token string
+---@field token_type 'Bearer'
+---@field obtained_at number Unix seconds when the token was received
+---@field expires_at? number Unix seconds (obtained_at + the server's expires_in)
+---@field refresh_token? string with the offline_access scope (single use where the server rotates them)
+---@field scope? string the granted scopes, space-separated
+---@field id_token? string the OpenID Connect ID token (scope openid)
+
+--- What authorization_url returns to keep until the callback (e.g. in a signed cookie).
+---@class ctct.oauth.Session
+---@field state string the random state the callback must carry back
+---@field redirect_uri string
+---@field code_verifier? string the PKCE verifier (absent with pkce = false)
+---@field nonce? string
+
+--- The flows check their options first (an unknown name or a wrong type raises); bad arguments
+--- raise, failures return nil and a ctct.Error (kind "auth" with the server's OAuth error in
+--- error_key, or network/timeout/tls).
+---@class ctct.oauth
+---@field AUTHZ_URL string Constant Contact's authorization server (its base URL)
+---@field SCOPES string[] the scopes Constant Contact defines, plus OpenID's
+---@field PARTNER_TOKEN_URL string the partner token endpoint (client credentials grant)
+---@field PARTNER_SCOPE string the partner scope, "v3api/general.partner"
+---@field OPTIONS table<string, string> the flows' option names -> their types (ctct.options rules)
+---@field Device ctct.oauth.Device the device flow class (its metatable)
+---@field Loopback ctct.oauth.Loopback the loopback redirect catcher class (its metatable)
+---@field parse_query fun(q: string): table<string, string> a query string's parameters, decoded
+--- The URL to send the user to, and the session to keep until the callback. opts: client_id,
+--- redirect_uri, scope (list), state (default random), pkce (default true), nonce, prompt,
+--- authorize_url | authz_url, strict_scopes.
+---@field authorization_url fun(opts: ctct.oauth.Options): string, ctct.oauth.Session
+--- Exchange an authorization code for tokens. opts: client_id, client_secret (confidential apps;
+--- public PKCE apps send none), code, session (from authorization_url) or redirect_uri +
+--- code_verifier, token_url | authz_url, transport.
+---@field exchange_code fun(opts: ctct.oauth.Options): ctct.oauth.Tokens?, ctct.Error?
+--- Refresh. opts: client_id, client_secret?, refresh_token, scope?, token_url | authz_url.
+---@field refresh fun(opts: ctct.oauth.Options): ctct.oauth.Tokens?, ctct.Error?
+--- Revoke a token where the server offers it (RFC 7009): true | nil, err.
+--- opts: client_id, client_secret?, token, token_type_hint?, revoke_url | authz_url.
+---@field revoke fun(opts: ctct.oauth.Options): true?, ctct.Error?
+--- A partner token (client credentials grant at the partner token endpoint; it cannot be
+--- refreshed: ask for a new one). opts: client_id, client_secret, scope? (default PARTNER_SCOPE),
+--- token_url? (default PARTNER_TOKEN_URL), transport?, time?, timeout?, cafile?. The secret never
+--- appears in an error.
+---@field client_credentials fun(opts: ctct.oauth.Options): ctct.oauth.Tokens?, ctct.Error?
+--- Start the device flow (RFC 8628). opts: client_id, client_secret?, scope, device_url,
+--- token_url | authz_url, transport, time, sleep, on_prompt.
+---@field device fun(opts: ctct.oauth.Options): ctct.oauth.Device?, ctct.Error?
+--- Listen on 127.0.0.1 (port 0: any free one) for the one redirect of a login. opts: port,
+--- path (default "/callback"), read_timeout (seconds one connection may take, default 5).
+---@field loopback fun(opts?: ctct.oauth.Options): ctct.oauth.Loopback?, ctct.Error?
+--- The whole native-app login: a loopback listener, the authorization URL with PKCE, the
+--- browser (opts.open(url), default: print it), the redirect, and the code exchange. opts as
+--- authorization_url plus client_secret?, open, timeout (the whole login, default 300 s),
+--- read_timeout (one connection, default 5 s), port, token_url | authz_url, transport.
+---@field login_pkce fun(opts: ctct.oauth.Options): ctct.oauth.Tokens?, ctct.Error?
 local M = {}
 
 M.AUTHZ_URL = "https://authz.constantcontact.com/oauth2/default/v1"
@@ -39,6 +97,8 @@ local KNOWN_SCOPE = {}
 for _, s in ipairs(M.SCOPES) do KNOWN_SCOPE[s] = true end
 
 --- The four endpoints under an authorization server base URL.
+---@param base? string the authorization server's base URL (default AUTHZ_URL)
+---@return {authorize: string, token: string, device: string, revoke: string} urls
 function M.endpoints(base)
   base = (base or M.AUTHZ_URL):gsub("/+$", "")
   return { authorize = base .. "/authorize", token = base .. "/token",
@@ -149,6 +209,10 @@ local function token_call(opts, params)
 end
 
 --- A PKCE pair (RFC 7636, S256): verifier, challenge. With a verifier, its challenge.
+--- Raises on a verifier RFC 7636 does not allow.
+---@param verifier? string default: a new random one
+---@return string verifier
+---@return string challenge
 function M.pkce(verifier)
   local v, challenge = core.oauth_pkce(verifier)
   if not v then bad("verifier", challenge) end
@@ -193,9 +257,13 @@ end
 M.parse_query = parse_query
 
 --- The code from the redirect back to the app, after checking its state in
--- constant time. `callback`: the full URL, its query string, or a table of
--- parameters; `session` from authorization_url (or its state string).
--- Returns code | nil, auth error (state_mismatch, access_denied, ...).
+--- constant time. `callback`: the full URL, its query string, or a table of
+--- parameters; `session` from authorization_url (or its state string).
+--- Returns code | nil, auth error (state_mismatch, access_denied, ...).
+---@param callback string|table<string, string> the callback URL, its query string, or its parameters
+---@param session ctct.oauth.Session|string the session from authorization_url, or its state
+---@return string|nil code
+---@return ctct.Error? err
 function M.parse_callback(callback, session)
   local expected = type(session) == "table" and session.state or session
   if type(expected) ~= "string" or expected == "" then
@@ -311,6 +379,15 @@ end
 
 -- The device flow --------------------------------------------------------------------
 
+--- A device flow in progress (RFC 8628): show verification_uri and user_code, then wait().
+---@class ctct.oauth.Device
+---@field user_code string the code the user enters
+---@field verification_uri string where the user enters it
+---@field verification_uri_complete? string the URI with the code in it
+---@field expires_in integer seconds the code had left when the flow started
+---@field interval number seconds between polls (the server's; slow_down adds 5)
+---@field token_url string
+---@field on_prompt? fun(device: ctct.oauth.Device) the flow's on_prompt option
 local Device = {}
 Device.__index = Device
 M.Device = Device
@@ -348,8 +425,10 @@ local function device(opts)
 end
 
 --- One poll of the token endpoint. Returns the token, or nil and an error: with
--- `pending = true` (and error_key authorization_pending or slow_down) while the
--- user has not answered yet, final otherwise (access_denied, expired_token, ...).
+--- `pending = true` (and error_key authorization_pending or slow_down) while the
+--- user has not answered yet, final otherwise (access_denied, expired_token, ...).
+---@return ctct.oauth.Tokens|nil token
+---@return ctct.Error? err
 function Device:poll()
   local status, decoded = send(self.transport, self.state:poll_request(self.token_url, self.client))
   if not status then return nil, decoded end
@@ -365,9 +444,12 @@ function Device:poll()
 end
 
 --- Poll at the server's pace (slow_down adds 5 s) until the user approves,
--- denies, or the code expires. opts: on_prompt(device) called once first
--- (show verification_uri and user_code), timeout (seconds, besides the code's
--- own expiry), on_poll(err) after each pending answer.
+--- denies, or the code expires. opts: on_prompt(device) called once first
+--- (show verification_uri and user_code), timeout (seconds, besides the code's
+--- own expiry), on_poll(err) after each pending answer. Raises on a bad option.
+---@param opts? {on_prompt?: fun(device: ctct.oauth.Device), on_poll?: fun(err: ctct.Error), timeout?: number}
+---@return ctct.oauth.Tokens|nil token
+---@return ctct.Error? err
 function Device:wait(opts)
   opts = options.check("ctct.oauth device:wait", opts,
     { on_prompt = "function", on_poll = "function", timeout = "number" }, 2)
@@ -390,6 +472,12 @@ end
 
 -- The loopback redirect catcher (RFC 8252) -----------------------------------------------
 
+--- A listener on 127.0.0.1 for the redirect of one login (RFC 8252).
+---@class ctct.oauth.Loopback
+---@field redirect_uri string "http://127.0.0.1:<port><path>", to register and send
+---@field port integer the port listened on
+---@field path string the redirect's path (default "/callback")
+---@field read_timeout number seconds one connection may take to send its request
 local Loopback = {}
 Loopback.__index = Loopback
 M.Loopback = Loopback
@@ -415,11 +503,15 @@ local function loopback(opts)
 end
 
 --- Wait (at most `timeout` seconds, default 300) for the redirect, answer the
--- browser, close the listener, and return the checked code (see parse_callback).
--- Only the redirect of this login ends the wait: a connection that sends
--- nothing is dropped after read_timeout (others are read meanwhile), a callback
--- whose state is not this login's (forged or stale) gets a 400 page, another
--- path a 404, and the wait goes on until the deadline.
+--- browser, close the listener, and return the checked code (see parse_callback).
+--- Only the redirect of this login ends the wait: a connection that sends
+--- nothing is dropped after read_timeout (others are read meanwhile), a callback
+--- whose state is not this login's (forged or stale) gets a 400 page, another
+--- path a 404, and the wait goes on until the deadline.
+---@param session ctct.oauth.Session|string the session from authorization_url, or its state
+---@param timeout? number seconds (default 300)
+---@return string|nil code
+---@return ctct.Error? err
 function Loopback:wait(session, timeout)
   local deadline = core.monotonic() + (timeout or 300)
   while true do
@@ -456,6 +548,7 @@ function Loopback:wait(session, timeout)
   return nil, errors.new { kind = "timeout", message = "OAuth: no redirect arrived on " .. self.redirect_uri }
 end
 
+--- Stop listening (wait does it when it returns).
 function Loopback:close()
   self.listener:close()
 end

@@ -21,15 +21,28 @@ local client_mod = require "ctct.client"
 local core = require "ctct.core"
 local validate = require "ctct.partner.validate"
 
+---@class ctct.partner
+---@field TOKEN_URL string the partner token endpoint (ctct.oauth.PARTNER_TOKEN_URL)
+---@field Partner ctct.Partner the class of partner objects
 local M = {}
 
 M.TOKEN_URL = require("ctct.oauth").PARTNER_TOKEN_URL
 
+---@class ctct.Partner
+---@field client ctct.Client the partner's own client (partner JWT + x-api-key on every request)
+---@field tokens table the partner JWT cache (ctct.partner.token: get, after_unauthorized, clear)
+---@field client_id string the partner app's client id
+---@field base_url string the API base URL
+---@field accounts ctct.partner.accounts the client accounts (made on first use)
+---@field webhooks ctct.partner.webhooks the webhook subscriptions (made on first use)
 local Partner = {}
 M.Partner = Partner
 
 local OBJECTS = { accounts = "ctct.partner.accounts", webhooks = "ctct.partner.webhooks" }
 
+--- Method lookup; `accounts` and `webhooks` are made on first use and kept.
+---@param key string
+---@return function|ctct.partner.accounts|ctct.partner.webhooks|nil
 Partner.__index = function(self, key)
   local method = Partner[key]
   if method ~= nil then return method end
@@ -88,7 +101,20 @@ local function default_transport(opts)
   }
 end
 
+---@class ctct.partner.Options: ctct.client.Options
+---@field client_id string the partner app's client id
+---@field secret? string the partner app's client secret (required: this or client_secret)
+---@field client_secret? string another name for secret
+---@field api_key string the partner app's API key, sent as x-api-key
+---@field token_url? string the token endpoint (default ctct.partner.TOKEN_URL)
+---@field scope? string|string[] the token's scopes (default oauth.PARTNER_SCOPE)
+---@field refresh_skew? number seconds before expiry a new token is asked for (default 60)
+---@field shared_dict? string inside nginx: the lua_shared_dict sharing the partner token between workers
+
 --- new{ client_id, secret, api_key, token_url?, scope?, refresh_skew = 60, base_url?, ...client options }
+--- Raises on a missing or bad option (access_token, token_store, account and authz_url are refused).
+---@param opts ctct.partner.Options
+---@return ctct.Partner
 function M.new(opts)
   if type(opts) ~= "table" then error("ctct.partner.new: expected a table of options", 2) end
   local client_id = need(opts, "client_id")
@@ -127,28 +153,45 @@ function M.new(opts)
   }, Partner)
 end
 
+--- "ctct.partner(<client_id>, <base_url>)".
+---@return string
 function Partner:__tostring()
   return "ctct.partner(" .. self.client_id .. ", " .. self.base_url .. ")"
 end
 
 --- Any request through the partner pipeline (partner JWT + x-api-key): see Client:request.
+---@param method 'GET'|'POST'|'PUT'|'PATCH'|'DELETE'|'HEAD'
+---@param path string
+---@param opts? ctct.RequestOptions
+---@return table|string|true|nil data decoded JSON, the text with raw, true for an empty body
+---@return ctct.Response|ctct.Error response_or_err
 function Partner:request(method, path, opts)
   return self.client:request(method, path, opts)
 end
 
 --- Any operation by its operationId (the 13 partner operations, checked against the spec).
+---@param operation_id ctct.OperationId
+---@param params? table the operation's parameters by name (ctct.params.<operation_id>)
+---@param opts? ctct.CallOptions
+---@return table|true|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Partner:call(operation_id, params, opts)
   return self.client:call(operation_id, params, opts)
 end
 
 --- The partner JWT now (a cached one, or a new one): token | nil, err.
+---@return string|nil token
+---@return ctct.Error? err
 function Partner:token()
   return self.tokens:get()
 end
 
 --- A client acting for the managed account `encoded_account_id`: the same
--- interface as ctct.new's (contacts, lists, campaigns, ..., call, request,
--- pages, each), each request sent through account_operations/sync.
+--- interface as ctct.new's (contacts, lists, campaigns, ..., call, request,
+--- pages, each), each request sent through account_operations/sync.
+--- Raises when encoded_account_id is not a valid account id.
+---@param encoded_account_id string
+---@return ctct.Client
 function Partner:as_client(encoded_account_id)
   local id, err = validate.account_id(encoded_account_id)
   if not id then error("ctct.partner:as_client: " .. err.message, 2) end

@@ -4,10 +4,17 @@
 --
 -- `take()` reserves a slot and tells how long to wait for it, so callers that
 -- share one limiter (several clients of one API key, coroutines) queue fairly.
+---@class ctct.ratelimit
+---@field OPTIONS table<string, string> new's option names -> their types (ctct.options rules)
 local M = {}
 
 local floor, min = math.floor, math.min
 
+--- A token bucket plus a daily budget; `take()` before each request.
+---@class ctct.ratelimit.Limiter
+---@field rate number requests per second (the per_second option)
+---@field burst number how many requests may go at once
+---@field daily number|false the daily budget, false for none
 local Limiter = {}
 Limiter.__index = Limiter
 
@@ -31,6 +38,10 @@ end
 M.OPTIONS = { per_second = "number", burst = "number", daily = "number|false", clock = "function",
               time = "function", shared_dict = "string" }
 
+--- Make a limiter (see the options above). Raises on an unknown option or a bad value.
+--- With shared_dict it is a ctct.ngx.ratelimit limiter, with the same methods.
+---@param opts? ctct.ratelimit.Options
+---@return ctct.ratelimit.Limiter
 function M.new(opts)
   opts = opts or {}
   if opts.shared_dict ~= nil then return require("ctct.ngx.ratelimit").new(opts) end
@@ -56,13 +67,16 @@ end
 local function utc_day(t) return floor(t / 86400) end
 
 --- Seconds until the next 00:00 UTC.
+---@return number seconds
 function Limiter:until_reset()
   local t = self.time()
   return (utc_day(t) + 1) * 86400 - t
 end
 
 --- Reserve one request. Returns the seconds to wait before sending it (0 when
--- it may go now), or nil and the seconds until the daily budget resets.
+--- it may go now), or nil and the seconds until the daily budget resets.
+---@return number|nil wait seconds to wait before sending (0: now); nil when the day's budget is used up
+---@return number? reset_in seconds until the daily budget resets (when wait is nil)
 function Limiter:take()
   if self.daily then
     local day = utc_day(self.time())
@@ -86,6 +100,7 @@ function Limiter:exhaust_day()
 end
 
 --- Requests left today (nil when there is no daily budget).
+---@return integer|nil left
 function Limiter:remaining_today()
   if not self.daily then return nil end
   if utc_day(self.time()) ~= self.day then return self.daily end

@@ -17,6 +17,14 @@ local json = require "ctct.json"
 local jwks = require "ctct.jwks"
 local options = require "ctct.options"
 
+---@class ctct.webhooks
+---@field DEFAULT_JWKS_URL string Constant Contact's webhook key set
+---@field DEFAULT_TOLERANCE integer seconds a signature's `ts` may differ from now (300)
+---@field SIGNATURE_HEADER string "x-ctct-webhook-sig" (V3 JWS signature)
+---@field LEGACY_HEADER string "x-ctct-hmac-sha256" (legacy V2 HMAC)
+---@field OPTIONS table<string, string> verify's option names -> their types (ctct.options rules)
+---@field PARSE_OPTIONS table<string, string> parse's option names -> their types (ctct.options rules)
+---@field Event ctct.webhooks.Event the class of parsed notifications
 local M = {}
 
 M.DEFAULT_JWKS_URL = "https://developer.constantcontact.com/.well-known/jwks.json"
@@ -99,25 +107,37 @@ local function verify_legacy(body, mac_b64, opts)
   return true, { method = "hmac" }
 end
 
---- Verify a webhook call. body: the raw request body (string, as received);
--- headers: the request headers (any case). opts:
---   jwks       the webhook key set: ctct.jwks object, JWKS table or URL
---              (default Constant Contact's)
---   jwks_shared_dict  in nginx: the lua_shared_dict that shares a fetched URL
---              key set between workers (one fetch per TTL, not one per worker)
---   tolerance  seconds a `ts` may differ from now (default 300)
---   now        Unix time or a function returning it
---   algorithms allowed algorithms (default { "RS256" })
---   secret     the API secret, for legacy x-ctct-hmac-sha256 calls
---   legacy     false to refuse legacy calls
--- Returns true, { method = "jws"|"hmac", kid, ts } or nil and an `auth` error
--- with `reason`.
+-- verify's options (see M.verify) and their types (ctct.options rules).
 local VERIFY_OPTIONS = { jwks = "string|table", jwks_shared_dict = "string", tolerance = "number",
                          now = "number|function", algorithms = "table", secret = "string", legacy = "boolean" }
 M.OPTIONS = VERIFY_OPTIONS
 -- parse's own name for the secret was hmac_secret: say so rather than drop it.
 local RENAMED = { hmac_secret = "secret" }
 
+---@class ctct.webhooks.Verified
+---@field method 'jws'|'hmac' how the call was signed
+---@field kid? string the key that signed it (jws)
+---@field ts? number Unix time of the call, from the signature (jws)
+---@field alg? string the signature algorithm (jws)
+
+--- Verify a webhook call. body: the raw request body (string, as received);
+--- headers: the request headers (any case). opts:
+---   jwks       the webhook key set: ctct.jwks object, JWKS table or URL
+---              (default Constant Contact's)
+---   jwks_shared_dict  in nginx: the lua_shared_dict that shares a fetched URL
+---              key set between workers (one fetch per TTL, not one per worker)
+---   tolerance  seconds a `ts` may differ from now (default 300)
+---   now        Unix time or a function returning it
+---   algorithms allowed algorithms (default { "RS256" })
+---   secret     the API secret, for legacy x-ctct-hmac-sha256 calls
+---   legacy     false to refuse legacy calls
+--- Returns true, { method = "jws"|"hmac", kid, ts } or nil and an `auth` error
+--- with `reason`. Raises when body is not a string or headers not a table.
+---@param body string the raw request body, exactly as received
+---@param headers table<string, string|string[]> the request headers (any case; a signature header must be single)
+---@param opts? ctct.webhooks.Options
+---@return true|nil ok
+---@return ctct.webhooks.Verified|ctct.Error info_or_err
 function M.verify(body, headers, opts)
   if type(body) ~= "string" then
     error("ctct.webhooks.verify: body must be the raw request body string, got " .. type(body), 2)
@@ -137,23 +157,39 @@ end
 
 -- Notifications (partner webhooks) -----------------------------------------------------
 
+---@class ctct.webhooks.Event
+---@field event_type? string e.g. "tier.increase", "account.cancel"
+---@field topic_id? integer|string the topic (an integer when numeric: 1 tier.increase ... 4 account.disable)
+---@field url? string the resource the event is about (event:fetch GETs it)
+---@field time? string when it happened (ISO 8601)
+---@field account_id? string the encoded_account_id concerned
+---@field raw table<string, ctct.json.Value> the whole decoded JSON body
+---@field verified ctct.webhooks.Verified how the signature was checked
 local Event = {}
 Event.__index = Event
 M.Event = Event
 
 local EVENT_FIELDS = { "event_type", "topic_id", "url", "time", "account_id" }
 
---- Verify a notification and read it. body: the raw request body; headers: the
--- request headers (any case). opts: as for verify (jwks, jwks_shared_dict,
--- tolerance, now, algorithms), and secret (the API secret) to accept legacy
--- x-ctct-hmac-sha256 calls (refused without it).
--- Returns an event { event_type, topic_id, url, time, account_id, raw (the decoded
--- JSON), verified = { method, kid, ts } } or nil, err: kind "auth" for a missing
--- or wrong signature, "protocol" for a body that is not a JSON object.
+-- parse's options (see M.parse): verify's but legacy.
 local PARSE_OPTIONS = {}
 for k, v in pairs(VERIFY_OPTIONS) do PARSE_OPTIONS[k] = v end
 PARSE_OPTIONS.legacy = nil -- parse accepts legacy calls exactly when given the secret
+M.PARSE_OPTIONS = PARSE_OPTIONS
 
+--- Verify a notification and read it. body: the raw request body; headers: the
+--- request headers (any case). opts: as for verify (jwks, jwks_shared_dict,
+--- tolerance, now, algorithms), and secret (the API secret) to accept legacy
+--- x-ctct-hmac-sha256 calls (refused without it).
+--- Returns an event { event_type, topic_id, url, time, account_id, raw (the decoded
+--- JSON), verified = { method, kid, ts } } or nil, err: kind "auth" for a missing
+--- or wrong signature, "protocol" for a body that is not a JSON object.
+--- Raises when body is not a string or headers not a table.
+---@param body string the raw request body, exactly as received
+---@param headers table<string, string|string[]> the request headers (any case; a signature header must be single)
+---@param opts? ctct.webhooks.ParseOptions
+---@return ctct.webhooks.Event|nil event
+---@return ctct.Error? err
 function M.parse(body, headers, opts)
   if type(body) ~= "string" then
     error("ctct.webhooks.parse: body must be the raw request body string, got " .. type(body), 2)
@@ -182,14 +218,21 @@ function M.parse(body, headers, opts)
   return setmetatable(event, Event)
 end
 
+--- "ctct.webhooks.Event(<event_type>, topic <topic_id>)".
+---@return string
 function Event:__tostring()
   return "ctct.webhooks.Event(" .. tostring(self.event_type) .. ", topic " .. tostring(self.topic_id) .. ")"
 end
 
 --- GET the resource the event points at (event.url) with partner credentials.
--- Only a URL on the partner client's own API origin and base path is fetched:
--- anything else is refused (nil, validation error), so a forged or mistaken
--- notification cannot send the partner token elsewhere.
+--- Only a URL on the partner client's own API origin and base path is fetched:
+--- anything else is refused (nil, validation error), so a forged or mistaken
+--- notification cannot send the partner token elsewhere.
+--- Raises when partner is not a partner (or client) object.
+---@param partner ctct.Partner|ctct.Client the partner (a ctct.Client works too)
+---@param opts? ctct.RequestOptions
+---@return table|string|true|nil data decoded JSON, the text with raw, true for an empty body
+---@return ctct.Response|ctct.Error response_or_err
 function Event:fetch(partner, opts)
   if type(partner) ~= "table" or type(partner.request) ~= "function" then
     error("ctct.webhooks: event:fetch(partner) needs the ctct.partner object", 2)

@@ -36,6 +36,7 @@ return {
     addAccountEmailAddress = {
       method = "POST", path = "/account/emails", tag = "Account Services",
       summary = "POST Add an Account Email Address",
+      response = "AccountEmailCreateResponse",
       security = "oauth", scopes = { "account_update" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -45,6 +46,7 @@ return {
     addDefaultEvent = {
       method = "POST", path = "/events/default", tag = "Events",
       summary = "POST (create) a new event.",
+      response = "EventDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -57,6 +59,7 @@ return {
     addPhysicalAddress = {
       method = "POST", path = "/account/summary/physical_address", tag = "Account Services",
       summary = "POST the Physical Address for the Account",
+      response = "AccountPhysicalAddress",
       security = "oauth", scopes = { "account_update" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -66,6 +69,7 @@ return {
     bulkImportContactsJSON = {
       method = "POST", path = "/activities/contacts_json_import", tag = "Bulk Activities",
       summary = "Import Contacts using a JSON Payload",
+      response = "ActivityImport",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -75,6 +79,7 @@ return {
     cancelAccount = {
       method = "PUT", path = "/partner/accounts/{encoded_account_id}/status/cancel", tag = "Technology Partners",
       summary = "PUT Cancel the Billing Plan for a Client Account",
+      response = "AccountCancellation",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -95,6 +100,7 @@ return {
     contactsCSVImport = {
       method = "POST", path = "/activities/contacts_file_import", tag = "Bulk Activities",
       summary = "Import Contacts using a CSV File",
+      response = "ActivityImport",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "multipart/form-data" }, produces = { "application/json" },
       params = {
@@ -106,6 +112,7 @@ return {
     copyEvent = {
       method = "POST", path = "/events/{event_id}/copy", tag = "Events",
       summary = "POST (copy) an existing event.",
+      response = "EventDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -116,6 +123,7 @@ return {
     countContact = {
       method = "GET", path = "/contacts/counts", tag = "Contacts",
       summary = "GET Contact Consent Counts",
+      response = "ContactsCounts",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -125,6 +133,7 @@ return {
     createAutomationCampaignUsingPost = {
       method = "POST", path = "/automations/workflows", tag = "Automations",
       summary = "Create an Automation",
+      response = "AutomationCampaign",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -135,6 +144,7 @@ return {
     createContact = {
       method = "POST", path = "/contacts", tag = "Contacts",
       summary = "POST (create) a Contact",
+      response = "ContactResource",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -144,6 +154,7 @@ return {
     createEmailCampaignABTestUsingPOST = {
       method = "POST", path = "/emails/activities/{campaign_activity_id}/abtest", tag = "Email Campaigns AB Tests",
       summary = "POST (Create) an A/B Test for an Email Campaign Activity",
+      response = "ABTestData",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -154,6 +165,7 @@ return {
     createEmailCampaignUsingPOST = {
       method = "POST", path = "/emails", tag = "Email Campaigns",
       summary = "POST (Create) a New Email Campaign",
+      response = "EmailCampaign",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -163,6 +175,7 @@ return {
     createList = {
       method = "POST", path = "/contact_lists", tag = "Contact Lists",
       summary = "POST (create) a List",
+      response = "ContactListPutPost",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -172,6 +185,7 @@ return {
     createOrUpdateContact = {
       method = "POST", path = "/contacts/sign_up_form", tag = "Contacts",
       summary = "Create or Update a Contact",
+      response = "ContactCreateOrUpdateResponse",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -181,6 +195,7 @@ return {
     createResendToNonOpenersUsingPOST = {
       method = "POST", path = "/emails/activities/{campaign_activity_id}/non_opener_resends", tag = "Email Campaigns",
       summary = "POST a Resend to Non-openers Campaign Activity",
+      response = "ResendToNonOpenersObject",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -201,6 +216,7 @@ return {
     createSegment = {
       method = "POST", path = "/segments", tag = "Segments",
       summary = "POST (create) a Segment",
+      response = "SegmentDetail",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -210,6 +226,7 @@ return {
     createSocialPostUsingPOST = {
       method = "POST", path = "/social/posts", tag = "Social",
       summary = "POST (create) a social media post",
+      response = "PostDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -246,6 +263,7 @@ return {
     deleteListActivity = {
       method = "DELETE", path = "/contact_lists/{list_id}", tag = "Contact Lists",
       summary = "DELETE a List",
+      response = "ActivityDeleteListResponse",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -274,6 +292,7 @@ return {
     deleteTag = {
       method = "DELETE", path = "/contact_tags/{tag_id}", tag = "Contact Tags",
       summary = "DELETE a Tag",
+      response = "ActivityGeneric",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -292,6 +311,7 @@ return {
     findEvents = {
       method = "GET", path = "/events", tag = "Events",
       summary = "GET a collection of events.",
+      response = "PaginationDtoEventListingDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -307,6 +327,7 @@ return {
     findRegistrationsUsingGET = {
       method = "GET", path = "/events/{event_id}/tracks/{track_id}/registrations", tag = "Events",
       summary = "Get a list of registrations for an event.",
+      response = "PaginatedRegistrations",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -326,6 +347,7 @@ return {
     getAccountById = {
       method = "GET", path = "/account/summary", tag = "Account Services",
       summary = "GET a Summary of Account Details",
+      response = "Customer",
       security = "oauth", scopes = { "account_read" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -335,6 +357,7 @@ return {
     getAccountSegments = {
       method = "GET", path = "/segments", tag = "Segments",
       summary = "GET all Segments",
+      response = "SegmentsDTO",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -345,6 +368,7 @@ return {
     getActivity = {
       method = "GET", path = "/activities/{activity_id}", tag = "Bulk Activities",
       summary = "GET an Activity Status",
+      response = "Activity",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -354,6 +378,7 @@ return {
     getActivityStatusCollection = {
       method = "GET", path = "/activities", tag = "Bulk Activities",
       summary = "GET Activity Status Collection",
+      response = "Activities",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -364,6 +389,7 @@ return {
     getAllBulkEmailCampaignSummaries = {
       method = "GET", path = "/reports/summary_reports/email_campaign_summaries", tag = "Email Reporting",
       summary = "GET an Email Campaigns Summary Report",
+      response = "BulkEmailCampaignSummariesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -373,6 +399,7 @@ return {
     getAllBulkSmsCampaignSummaries = {
       method = "GET", path = "/reports/summary_reports/sms_campaign_summaries", tag = "SMS Reporting",
       summary = "GET an SMS Campaigns Summary Report",
+      response = "SmsCampaignSummariesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -384,6 +411,7 @@ return {
     getBounces = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/bounces", tag = "Email Reporting",
       summary = "GET an Email Bounces Report",
+      response = "BouncesTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -395,6 +423,7 @@ return {
     getCampaignActivityLinkStats = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/links", tag = "Email Reporting",
       summary = "GET an Email Links Report",
+      response = "EmailLinks",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -405,6 +434,7 @@ return {
     getClicks = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/clicks", tag = "Email Reporting",
       summary = "GET an Email Clicks Report",
+      response = "ClicksTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -416,6 +446,7 @@ return {
     getContact = {
       method = "GET", path = "/contacts/{contact_id}", tag = "Contacts",
       summary = "GET a Contact",
+      response = "ContactResource",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -426,6 +457,7 @@ return {
     getContactAdds = {
       method = "GET", path = "/reports/landing_pages/campaign_details/{campaign_activity_id}/p_unique_contact_adds", tag = "Landing Pages Reporting",
       summary = "GET a Unique Contacts Adds Landing Page Report",
+      response = "PContactAddTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -437,6 +469,7 @@ return {
     getContactIdXrefs = {
       method = "GET", path = "/contacts/contact_id_xrefs", tag = "Contacts",
       summary = "GET a collection of V2 and V3 API contact IDs",
+      response = "ContactXrefs",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -446,6 +479,7 @@ return {
     getContactOpenClickRate = {
       method = "GET", path = "/reports/contact_reports/{contact_id}/open_and_click_rates", tag = "Contacts Reporting",
       summary = "GET Average Open and Click Rates",
+      response = "ContactOpenAndClickRates",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -457,6 +491,7 @@ return {
     getContactOpens = {
       method = "GET", path = "/reports/landing_pages/campaign_details/{campaign_activity_id}/p_contact_opens", tag = "Landing Pages Reporting",
       summary = "GET a Contacts Opens Landing Page Report",
+      response = "PContactOpensTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -468,6 +503,7 @@ return {
     getContactTracking = {
       method = "GET", path = "/reports/contact_reports/{contact_id}/activity_details", tag = "Contacts Reporting",
       summary = "GET Contact Activity Details",
+      response = "ContactTrackingActivitiesPage",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -481,6 +517,7 @@ return {
     getContactTrackingCount = {
       method = "GET", path = "/reports/contact_reports/{contact_id}/activity_summary", tag = "Contacts Reporting",
       summary = "GET Contact Action Summary",
+      response = "ContactCampaignActivitiesSummary",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -492,6 +529,7 @@ return {
     getContacts = {
       method = "GET", path = "/contacts", tag = "Contacts",
       summary = "GET Contacts Collection",
+      response = "Contacts",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -515,6 +553,7 @@ return {
     getContactsExport = {
       method = "GET", path = "/contact_exports/{file_export_id}", tag = "Bulk Activities",
       summary = "Retrieve Exported Contacts File",
+      response = "ActivityGetExport",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "text/csv" },
       params = {
@@ -524,6 +563,7 @@ return {
     getCustomField = {
       method = "GET", path = "/contact_custom_fields/{custom_field_id}", tag = "Contacts Custom Fields",
       summary = "GET a custom_field",
+      response = "CustomField",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -533,6 +573,7 @@ return {
     getCustomFields = {
       method = "GET", path = "/contact_custom_fields", tag = "Contacts Custom Fields",
       summary = "GET custom_fields Collection",
+      response = "CustomFields",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -542,6 +583,7 @@ return {
     getDidNotOpens = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/didnotopens", tag = "Email Reporting",
       summary = "GET an Email Did Not Opens Report",
+      response = "DidNotOpensTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -552,6 +594,7 @@ return {
     getEmailCampaignActivitySummary = {
       method = "GET", path = "/reports/stats/email_campaign_activities/{campaign_activity_ids}", tag = "Email Reporting",
       summary = "GET an Email Campaign Activity Stats Report",
+      response = "CampaignActivityStatsQueryResultEmail",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -561,6 +604,7 @@ return {
     getEmailSummary = {
       method = "GET", path = "/reports/stats/email_campaigns/{campaign_ids}", tag = "Email Reporting",
       summary = "GET an Email Campaign Stats Report",
+      response = "CampaignStatsQueryResultEmail",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -570,6 +614,7 @@ return {
     getEvent_2 = {
       method = "GET", path = "/events/{event_id}", tag = "Events",
       summary = "GET details for a single event.",
+      response = "EventDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -580,6 +625,7 @@ return {
     getForwards = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/forwards", tag = "Email Reporting",
       summary = "GET an Email Forwards Report",
+      response = "ForwardsTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -590,6 +636,7 @@ return {
     getList = {
       method = "GET", path = "/contact_lists/{list_id}", tag = "Contact Lists",
       summary = "GET a List",
+      response = "ContactList",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -600,6 +647,7 @@ return {
     getListIdXrefs = {
       method = "GET", path = "/contact_lists/list_id_xrefs", tag = "Contact Lists",
       summary = "GET a collection of V2 and V3 API List IDs",
+      response = "ListXrefs",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -609,6 +657,7 @@ return {
     getLists = {
       method = "GET", path = "/contact_lists", tag = "Contact Lists",
       summary = "GET Lists Collection",
+      response = "ContactListArray",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -624,6 +673,7 @@ return {
     getOpens = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/opens", tag = "Email Reporting",
       summary = "GET an Email Opens Report",
+      response = "OpensTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -634,6 +684,7 @@ return {
     getOptouts = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/optouts", tag = "Email Reporting",
       summary = "GET an Email Opt-outs Report",
+      response = "OptoutsTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -644,6 +695,7 @@ return {
     getPartnerSiteOwners = {
       method = "GET", path = "/partner/accounts", tag = "Technology Partners",
       summary = "GET Partner Client Accounts",
+      response = "PartnerAccount",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -655,6 +707,7 @@ return {
     getPhysicalAddress = {
       method = "GET", path = "/account/summary/physical_address", tag = "Account Services",
       summary = "GET the Physical Address for the Account",
+      response = "AccountPhysicalAddress",
       security = "oauth", scopes = { "account_read" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -663,6 +716,7 @@ return {
     getPlan = {
       method = "GET", path = "/partner/accounts/{encoded_account_id}/plan", tag = "Technology Partners",
       summary = "GET Billing Plan Details for a Client Account",
+      response = "PlanTiersObject",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -672,6 +726,7 @@ return {
     getRegistrationInfo = {
       method = "GET", path = "/events/{event_id}/tracks/{track_id}/registrations/{registration_id}", tag = "Events",
       summary = "Get registration details for an event.",
+      response = "DetailedRegistrationDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -683,6 +738,7 @@ return {
     getSegmentDetail = {
       method = "GET", path = "/segments/{segment_id}", tag = "Segments",
       summary = "GET a Segment's Details",
+      response = "SegmentDetail",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -692,6 +748,7 @@ return {
     getSends = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/sends", tag = "Email Reporting",
       summary = "GET an Email Sends Report",
+      response = "SendsTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -702,6 +759,7 @@ return {
     getSmsEngagementHistory = {
       method = "GET", path = "/contacts/sms_engagement_history/{contact_id}", tag = "Contacts",
       summary = "GET SMS Engagement History for a Contact",
+      response = "SmsEngagementHistory",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -711,6 +769,7 @@ return {
     getSocialConnectionsUsingGET = {
       method = "GET", path = "/social/connections", tag = "Social",
       summary = "GET social network connections",
+      response = "ConnectionResponseDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -719,6 +778,7 @@ return {
     getSocialHashtagGroupsUsingGET = {
       method = "GET", path = "/social/hashtags/groups", tag = "Social",
       summary = "GET hashtag groups",
+      response = "PagedHashtagGroupsDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -729,6 +789,7 @@ return {
     getSocialProfilesUsingGET = {
       method = "GET", path = "/social/profiles", tag = "Social",
       summary = "GET social media profiles",
+      response = "Profiles",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -738,6 +799,7 @@ return {
     getTag = {
       method = "GET", path = "/contact_tags/{tag_id}", tag = "Contact Tags",
       summary = "GET Tag Details",
+      response = "Tag",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -748,6 +810,7 @@ return {
     getTags = {
       method = "GET", path = "/contact_tags", tag = "Contact Tags",
       summary = "GET Details for All Tags",
+      response = "Tags",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -758,6 +821,7 @@ return {
     getUniqueContactClicks = {
       method = "GET", path = "/reports/landing_pages/campaign_details/{campaign_activity_id}/p_unique_contact_clicks", tag = "Landing Pages Reporting",
       summary = "GET a Unique Contacts Clicks Landing Page Report",
+      response = "PContactClickTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -769,6 +833,7 @@ return {
     getUniqueContactOpens = {
       method = "GET", path = "/reports/landing_pages/campaign_details/{campaign_activity_id}/p_unique_contact_opens", tag = "Landing Pages Reporting",
       summary = "GET a Unique Contacts Opens Landing Page Report",
+      response = "PContactOpensTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -780,6 +845,7 @@ return {
     getUniqueContactSMSOptIns = {
       method = "GET", path = "/reports/landing_pages/campaign_details/{campaign_activity_id}/p_unique_contact_sms_optins", tag = "Landing Pages Reporting",
       summary = "GET a Unique Contacts SMS Opt-In Landing Page Report",
+      response = "PContactSMSOptInTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -791,6 +857,7 @@ return {
     getUniqueContactUpdates = {
       method = "GET", path = "/reports/landing_pages/campaign_details/{campaign_activity_id}/p_unique_contact_updates", tag = "Landing Pages Reporting",
       summary = "GET a Unique Contacts Updates Landing Page Report",
+      response = "PContactUpdateTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -802,6 +869,7 @@ return {
     getUniqueOpens = {
       method = "GET", path = "/reports/email_reports/{campaign_activity_id}/tracking/unique_opens", tag = "Email Reporting",
       summary = "GET an Email Unique Opens Report",
+      response = "OpensTrackingActivitiesPage",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -812,6 +880,7 @@ return {
     getUserPrivileges = {
       method = "GET", path = "/account/user/privileges", tag = "Account Services",
       summary = "GET User Privileges",
+      response = "UserPrivilegesResource",
       security = "oauth", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -820,6 +889,7 @@ return {
     getWebhooksCollection = {
       method = "GET", path = "/partner/webhooks/subscriptions", tag = "Technology Partners Webhooks",
       summary = "GET a Collection of Webhook Topic Subscriptions",
+      response = "WebhooksSubscriptionCollection",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -828,6 +898,7 @@ return {
     getWebhooksTopic = {
       method = "GET", path = "/partner/webhooks/subscriptions/{topic_id}", tag = "Technology Partners Webhooks",
       summary = "GET Webhook Topic Subscription",
+      response = "WebhooksSubscriptionResponse",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -837,6 +908,7 @@ return {
     listAutomations = {
       method = "GET", path = "/automations/workflows", tag = "Automations",
       summary = "List All Automations",
+      response = "ListAutomationFlowsResponseDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -860,6 +932,7 @@ return {
     partnerUnsubscribeContacts = {
       method = "POST", path = "/partner/accounts/{encoded_account_id}/contacts/unsubscribe", tag = "Technology Partners",
       summary = "POST Unsubscribe Contacts",
+      response = "PartnerUnsubscribeResponse",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -880,6 +953,7 @@ return {
     postContactDelete = {
       method = "POST", path = "/activities/contact_delete", tag = "Bulk Activities",
       summary = "Delete Contacts in Bulk",
+      response = "ActivityDeleteStatus",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -889,6 +963,7 @@ return {
     postContactsExport = {
       method = "POST", path = "/activities/contact_exports", tag = "Bulk Activities",
       summary = "Export Contacts to a File",
+      response = "ActivityExportStatus",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -898,6 +973,7 @@ return {
     postCustomFieldDelete = {
       method = "POST", path = "/activities/custom_fields_delete", tag = "Bulk Activities",
       summary = "Delete Custom Fields",
+      response = "ActivityDeleteCustomFields",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -907,6 +983,7 @@ return {
     postCustomFields = {
       method = "POST", path = "/contact_custom_fields", tag = "Contacts Custom Fields",
       summary = "POST (create) a custom_field",
+      response = "CustomField",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -916,6 +993,7 @@ return {
     postListAddContact = {
       method = "POST", path = "/activities/add_list_memberships", tag = "Bulk Activities",
       summary = "Add Contacts to Lists",
+      response = "ActivityListsMembership",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -925,6 +1003,7 @@ return {
     postListDelete = {
       method = "POST", path = "/activities/list_delete", tag = "Bulk Activities",
       summary = "Delete Contact Lists",
+      response = "ActivityDeleteListsResponse",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -934,6 +1013,7 @@ return {
     postListRemoveContact = {
       method = "POST", path = "/activities/remove_list_memberships", tag = "Bulk Activities",
       summary = "Remove Contacts from Lists",
+      response = "ActivityListsMembership",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -943,6 +1023,7 @@ return {
     postTag = {
       method = "POST", path = "/contact_tags", tag = "Contact Tags",
       summary = "POST (Create) a Tag",
+      response = "Tag",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -952,6 +1033,7 @@ return {
     postTagAddContact = {
       method = "POST", path = "/activities/contacts_taggings_add", tag = "Bulk Activities",
       summary = "Add Tags to Contacts",
+      response = "ActivityTagging",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -961,6 +1043,7 @@ return {
     postTagDelete = {
       method = "POST", path = "/activities/contacts_tags_delete", tag = "Bulk Activities",
       summary = "Delete Tags",
+      response = "ActivityTagging",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -970,6 +1053,7 @@ return {
     postTagRemoveContact = {
       method = "POST", path = "/activities/contacts_taggings_remove", tag = "Bulk Activities",
       summary = "Remove Tags from Contacts",
+      response = "ActivityTagging",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -979,6 +1063,7 @@ return {
     provision = {
       method = "POST", path = "/partner/accounts", tag = "Technology Partners",
       summary = "POST (create) a Partner Client Account",
+      response = "ProvisionResponse",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -988,6 +1073,7 @@ return {
     putContact = {
       method = "PUT", path = "/contacts/{contact_id}", tag = "Contacts",
       summary = "PUT (update) a Contact",
+      response = "ContactResource",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -998,6 +1084,7 @@ return {
     putCustomField = {
       method = "PUT", path = "/contact_custom_fields/{custom_field_id}", tag = "Contacts Custom Fields",
       summary = "Update a custom field.",
+      response = "CustomField",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1008,6 +1095,7 @@ return {
     putCustomerById = {
       method = "PUT", path = "/account/summary", tag = "Account Services",
       summary = "PUT (update) Account Details",
+      response = "CustomerPut",
       security = "oauth", scopes = { "account_update" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1017,6 +1105,7 @@ return {
     putList = {
       method = "PUT", path = "/contact_lists/{list_id}", tag = "Contact Lists",
       summary = "PUT (update) a List",
+      response = "ContactListPutPost",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1027,6 +1116,7 @@ return {
     putPhysicalAddress = {
       method = "PUT", path = "/account/summary/physical_address", tag = "Account Services",
       summary = "PUT (update) the Physical Address for an Account",
+      response = "AccountPhysicalAddress",
       security = "oauth", scopes = { "account_update" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1036,6 +1126,7 @@ return {
     putTag = {
       method = "PUT", path = "/contact_tags/{tag_id}", tag = "Contact Tags",
       summary = "PUT (Update) a Tag",
+      response = "Tag",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1046,6 +1137,7 @@ return {
     putWebhooksTopic = {
       method = "PUT", path = "/partner/webhooks/subscriptions/{topic_id}", tag = "Technology Partners Webhooks",
       summary = "PUT Webhook Topic Subscription",
+      response = "WebhooksSubscriptionPutResp",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1065,6 +1157,7 @@ return {
     renameEmailCampaignUsingPATCH = {
       method = "PATCH", path = "/emails/{campaign_id}", tag = "Email Campaigns",
       summary = "PATCH (Update) an Email Campaign Name",
+      response = "EmailCampaign",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1085,6 +1178,7 @@ return {
     retrieveAutomationCampaignUsingGet = {
       method = "GET", path = "/automations/workflows/{automation_flow_id}", tag = "Automations",
       summary = "Retrieve an Automation",
+      response = "AutomationCampaign",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1094,6 +1188,7 @@ return {
     retrieveEmailAddresses = {
       method = "GET", path = "/account/emails", tag = "Account Services",
       summary = "GET a Collection of Account Email Addresses",
+      response = "AccountEmails",
       security = "oauth", scopes = { "account_read" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1105,6 +1200,7 @@ return {
     retrieveEmailCampaignABTestUsingGET = {
       method = "GET", path = "/emails/activities/{campaign_activity_id}/abtest", tag = "Email Campaigns AB Tests",
       summary = "GET A/B Test Details for an Email Campaign Activity",
+      response = "ABTestData",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1114,6 +1210,7 @@ return {
     retrieveEmailCampaignActivityPreviewUsingGET = {
       method = "GET", path = "/emails/activities/{campaign_activity_id}/previews", tag = "Email Scheduling",
       summary = "GET the HTML Preview of an Email Campaign Activity",
+      response = "EmailCampaignActivityPreview",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1123,6 +1220,7 @@ return {
     retrieveEmailCampaignActivityUsingGET = {
       method = "GET", path = "/emails/activities/{campaign_activity_id}", tag = "Email Campaigns",
       summary = "GET a Single Email Campaign Activity",
+      response = "EmailCampaignActivity",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1133,6 +1231,7 @@ return {
     retrieveEmailCampaignUsingGET = {
       method = "GET", path = "/emails/{campaign_id}", tag = "Email Campaigns",
       summary = "GET Details About a Single Email Campaign",
+      response = "EmailCampaign",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1142,6 +1241,7 @@ return {
     retrieveEmailCampaignsUsingGET = {
       method = "GET", path = "/emails", tag = "Email Campaigns",
       summary = "GET a Collection of Email Campaigns",
+      response = "PagedEmailCampaignResponse",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1153,6 +1253,7 @@ return {
     retrieveEmailSchedulesUsingGET = {
       method = "GET", path = "/emails/activities/{campaign_activity_id}/schedules", tag = "Email Scheduling",
       summary = "GET an Email Campaign Activity Schedule",
+      response = "EmailScheduleResponse",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1162,6 +1263,7 @@ return {
     retrieveEmailSendHistoryUsingGET = {
       method = "GET", path = "/emails/activities/{campaign_activity_id}/send_history", tag = "Email Scheduling",
       summary = "GET the Send History of an Email Campaign Activity",
+      response = "EmailSendHistory",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1171,6 +1273,7 @@ return {
     retrieveResendToNonOpenersUsingGET = {
       method = "GET", path = "/emails/activities/{campaign_activity_id}/non_opener_resends", tag = "Email Campaigns",
       summary = "GET Details for a Resend to Non-openers Campaign Activity",
+      response = "ResendToNonOpeners",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1180,6 +1283,7 @@ return {
     retrieveXrefMappingsUsingGET = {
       method = "GET", path = "/emails/campaign_id_xrefs", tag = "Email Campaigns",
       summary = "GET a Collection of V2 and V3 API Email Campaign Identifiers",
+      response = "CrossReferenceResponse",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1189,6 +1293,7 @@ return {
     scheduleEmailCampaignActivityUsingPOST = {
       method = "POST", path = "/emails/activities/{campaign_activity_id}/schedules", tag = "Email Scheduling",
       summary = "POST (Create) an Email Campaign Activity Schedule",
+      response = "EmailScheduleResponse",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1199,6 +1304,7 @@ return {
     setPlan = {
       method = "PUT", path = "/partner/accounts/{encoded_account_id}/plan", tag = "Technology Partners",
       summary = "PUT (update) Billing Plan Details for a Client Account",
+      response = "PlanTiersObject",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1219,6 +1325,7 @@ return {
     testSendWebhooksTopic = {
       method = "POST", path = "/partner/webhooks/subscriptions/{topic_id}/tests", tag = "Technology Partners Webhooks",
       summary = "POST Test Send Webhook Notification",
+      response = "WebhooksTestSend",
       security = "partner", scopes = {  },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1247,6 +1354,7 @@ return {
     updateAutomationCampaignUsingPut = {
       method = "PUT", path = "/automations/workflows/{automation_flow_id}", tag = "Automations",
       summary = "Update an Automation",
+      response = "AutomationCampaign",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1257,6 +1365,7 @@ return {
     updateEmailCampaignActivityUsingPUT = {
       method = "PUT", path = "/emails/activities/{campaign_activity_id}", tag = "Email Campaigns",
       summary = "PUT (Update) An Email Campaign Activity",
+      response = "EmailCampaignActivity",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1267,6 +1376,7 @@ return {
     updateRegistrationPaymentStatusUsingPUT = {
       method = "PUT", path = "/events/{event_id}/tracks/{track_id}/registrations/payment_status", tag = "Events",
       summary = "Update payment status for event registrations.",
+      response = "RegistrationStatusUpdateResponseDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1278,6 +1388,7 @@ return {
     updateRegistrationStatusUsingPUT = {
       method = "PUT", path = "/events/{event_id}/tracks/{track_id}/registrations", tag = "Events",
       summary = "Update status for event registrations.",
+      response = "RegistrationStatusUpdateResponseDto",
       security = "oauth", scopes = { "campaign_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1292,6 +1403,7 @@ return {
     updateSegment = {
       method = "PUT", path = "/segments/{segment_id}", tag = "Segments",
       summary = "PUT (update) a Segment",
+      response = "SegmentDetail",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {
@@ -1302,6 +1414,7 @@ return {
     updateSegmentName = {
       method = "PATCH", path = "/segments/{segment_id}/name", tag = "Segments",
       summary = "PATCH (rename) a Segment",
+      response = "SegmentDetail",
       security = "oauth", scopes = { "contact_data" },
       consumes = { "application/json" }, produces = { "application/json" },
       params = {

@@ -15,10 +15,21 @@
 local base = require "ctct.resources.base"
 local validate = require "ctct.partner.validate"
 
+---@class ctct.partner.accounts
+---@field NAME string "partner.accounts"
+---@field DOCS table<string, string> method name -> one-line description (docs/API.md)
+---@field EXAMPLE string a short example (docs/API.md, run against the sandbox by the specs)
+---@field partner ctct.Partner the partner this object belongs to
+---@field client ctct.Client the partner's client (partner JWT + x-api-key)
 local Accounts = { NAME = "partner.accounts" }
 Accounts.__index = Accounts
+--- "ctct.partner.accounts".
+---@return string
 Accounts.__tostring = function() return "ctct.partner.accounts" end
 
+--- The accounts object of `partner` (made by partner.accounts on first use).
+---@param partner ctct.Partner
+---@return ctct.partner.accounts
 function Accounts.new(partner) return setmetatable({ partner = partner, client = partner.client }, Accounts) end
 
 Accounts.DOCS = {
@@ -35,11 +46,27 @@ Accounts.DOCS = {
 
 local ITEMS = "site_owner_list"
 
+--- One page of client accounts: opts offset, limit (10-50), account_type = all | managed | unmanaged.
+---@param opts? ctct.params.getPartnerSiteOwners
+---@return ctct.schema.PartnerAccount|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Accounts:list(opts) return self.client:call("getPartnerSiteOwners", opts) end
+--- Every client account (site_owner_list items), one at a time, page after page.
+--- Raises the ctct.Error if a page fails.
+---@param opts? ctct.params.getPartnerSiteOwners
+---@return fun(): ctct.schema.PartnerAccount.site_owner_list_item? items
 function Accounts:each(opts) return base.each(self.client, "getPartnerSiteOwners", ITEMS, opts) end
+--- All client accounts (opts.max, default 10,000), and whether more were left.
+---@param opts? ctct.params.getPartnerSiteOwners the operation's parameters, and max (default 10,000)
+---@return ctct.schema.PartnerAccount.site_owner_list_item[]|nil items
+---@return boolean|ctct.Error more_or_err
 function Accounts:all(opts) return base.all(self.client, "getPartnerSiteOwners", ITEMS, opts) end
 
 --- Provision a client account: { encoded_account_id, provision_uuid } | nil, err.
+--- Every field rule of the spec's Provision is checked first (one `validation` error listing them).
+---@param account ctct.schema.Provision
+---@return ctct.schema.ProvisionResponse|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Accounts:create(account)
   local ok, err = validate.provision(account)
   if not ok then return nil, err end
@@ -53,10 +80,19 @@ local function with_id(id, f)
   return f(ok)
 end
 
+--- The billing plan of a client account (PlanTiersObject).
+---@param id string the encoded_account_id
+---@return ctct.schema.PlanTiersObject|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Accounts:plan(id)
   return with_id(id, function(i) return self.client:call("getPlan", { encoded_account_id = i }) end)
 end
 
+--- Change the billing plan: { plan_type = TRIAL|BRONZE|SILVER|GOLD, plan_group_id, billing_day_of_month }.
+---@param id string the encoded_account_id
+---@param plan ctct.schema.PlanInfo
+---@return ctct.schema.PlanTiersObject|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Accounts:set_plan(id, plan)
   return with_id(id, function(i)
     local ok, err = validate.plan(plan)
@@ -65,6 +101,11 @@ function Accounts:set_plan(id, plan)
   end)
 end
 
+--- Cancel a client account: reason_id (1, 2, 3, 11, 12, 14, 21, 27, 30) or { reason_id, effective_date }.
+---@param id string the encoded_account_id
+---@param reason? integer|ctct.schema.AccountCancellation a reason_id, or the whole body
+---@return ctct.schema.AccountCancellation|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Accounts:cancel(id, reason)
   return with_id(id, function(i)
     local body = reason
@@ -76,6 +117,11 @@ function Accounts:cancel(id, reason)
   end)
 end
 
+--- Add a user to an SSO-enabled client account (spec SSOUser, all fields required).
+---@param id string the encoded_account_id
+---@param user ctct.schema.SSOUser
+---@return true|nil ok
+---@return ctct.Response|ctct.Error response_or_err
 function Accounts:create_sso_user(id, user)
   return with_id(id, function(i)
     local ok, err = validate.sso_user(user)
@@ -84,6 +130,18 @@ function Accounts:create_sso_user(id, user)
   end)
 end
 
+---@class ctct.partner.accounts.UnsubscribeBody
+---@field email_addresses? string[] at most 500 (exactly one with global_unsubscribe)
+---@field update_source 'Account'|'Contact'|'System'
+---@field opt_out_reason? string at most 255 characters
+---@field delete_contacts? boolean
+---@field global_unsubscribe? boolean
+
+--- Unsubscribe contacts of a client account: { email_addresses, update_source, ... }.
+---@param id string the encoded_account_id
+---@param body ctct.partner.accounts.UnsubscribeBody
+---@return ctct.schema.PartnerUnsubscribeResponse|nil data
+---@return ctct.Response|ctct.Error response_or_err
 function Accounts:unsubscribe_contacts(id, body)
   return with_id(id, function(i)
     local ok, err = validate.unsubscribe(body)

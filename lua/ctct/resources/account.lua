@@ -2,6 +2,13 @@
 -- the user's privileges (Account Services).
 local base = require "ctct.resources.base"
 
+--- The client.account resource object (ctct.Client's `account` field).
+---@class ctct.resources.account
+---@field client ctct.Client
+---@field NAME string the resource's name, "account"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Account = base.define {
   name = "account",
   methods = {
@@ -29,6 +36,9 @@ Account.DOCS = {
 }
 
 --- The confirmed sender addresses, as a set { [address] = true } | nil, err.
+--- (retrieveEmailAddresses with confirm_status = "CONFIRMED"; addresses lower-cased.)
+---@return table<string, true>|nil set lower-cased address -> true
+---@return ctct.Error? err
 function Account:confirmed_emails()
   local list, err = self:emails { confirm_status = "CONFIRMED" }
   if not list then return nil, err end

@@ -21,6 +21,14 @@ local json = require "ctct.json"
 local CSV_MAX_LINES = 40000          -- including the header
 local MAX_BYTES = 4 * 1000 * 1000    -- "4 MB", kept a little under 4 MiB on purpose
 
+--- The client.activities resource object (ctct.Client's `activities` field).
+---@class ctct.resources.activities
+---@field client ctct.Client
+---@field NAME string the resource's name, "activities"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
+---@field Group ctct.resources.activities.Group the class of split imports' groups
 local Activities = base.define {
   name = "activities",
   collection = { op = "getActivityStatusCollection", items = "activities" },
@@ -59,14 +67,21 @@ Activities.DOCS = {
   check_csv = "Check CSV text for the import's rules without sending: true | nil, err (err.details: rows).",
 }
 
---- An activity by id.
+--- An activity by id (getActivity), as an Activity object.
+---@param activity_id string
+---@return ctct.Activity|nil activity
+---@return ctct.Error? err
 function Activities:get(activity_id)
   local data, err = self.client:call("getActivity", { activity_id = activity_id })
   if not data then return nil, err end
   return Activity.new(self.client, data)
 end
 
---- Stream export file_export_id into `path`; returns the bytes written.
+--- Stream export file_export_id into `path`; returns the bytes written (getContactsExport).
+---@param file_export_id string
+---@param path string the file to write the CSV into
+---@return integer|nil bytes
+---@return ctct.Error? err
 function Activities:download(file_export_id, path)
   local ok, res = self.client:call("getContactsExport", { file_export_id = file_export_id }, { sink = path })
   if not ok then return nil, res end
@@ -75,6 +90,14 @@ end
 
 -- Several activities as one job ------------------------------------------------------------
 
+--- Several activities (the chunks of one split import) as one job, with Activity's methods.
+---@class ctct.resources.activities.Group
+---@field client ctct.Client
+---@field activities ctct.Activity[] one per chunk, in order
+---@field offsets integer[] the first line (CSV) or contact (JSON) of each chunk
+---@field state? string "processing" until every activity ended, then "completed" or a failed one's state
+---@field percent_done? integer the mean of the activities' percent_done
+---@field errors {chunk: integer, first_line: integer, message: string, error: string|table}[]
 local Group = {}
 Group.__index = Group
 Activities.Group = Group
@@ -83,6 +106,8 @@ local function group(client, activities, offsets)
   return setmetatable({ client = client, activities = activities, offsets = offsets, errors = {} }, Group)
 end
 
+--- "ctct.ActivityGroup(<n> activities, <state>)".
+---@return string
 function Group:__tostring()
   return ("ctct.ActivityGroup(%d activities, %s)"):format(#self.activities, tostring(self.state))
 end
@@ -106,8 +131,13 @@ local function sync(g)
   return g
 end
 
+--- True once every activity has ended.
+---@return boolean
 function Group:done() return sync(self).state ~= "processing" end
 
+--- Fetch the current state of the activities not yet ended. Returns self | nil, err.
+---@return ctct.resources.activities.Group|nil group
+---@return ctct.Error? err
 function Group:status()
   for _, a in ipairs(self.activities) do
     if not a:done() then
@@ -119,6 +149,10 @@ function Group:status()
 end
 
 --- Wait for every activity (see Activity:wait); on_progress gets the group.
+--- opts.timeout (seconds, default 600) is for the whole group. Returns self | nil, err.
+---@param opts? ctct.resources.activities.WaitOptions
+---@return ctct.resources.activities.Group|nil group
+---@return ctct.Error? err
 function Group:wait(opts)
   opts = opts or {}
   local deadline = self.client.clock() + (opts.timeout or 600)
@@ -134,6 +168,18 @@ function Group:wait(opts)
   end
   return sync(self)
 end
+
+--- The options of Group:wait (those of Activity:wait; on_progress gets the group).
+---@class ctct.resources.activities.WaitOptions
+---@field timeout? number seconds for the whole group (default 600)
+---@field interval? number the first wait between polls (seconds, default 0.5)
+---@field max_interval? number the longest wait between polls (seconds, default 10)
+---@field on_progress? fun(group: ctct.resources.activities.Group) called after each poll
+
+--- The options of the imports (import_csv, import_csv_file, import_contacts).
+---@class ctct.resources.activities.ImportOptions
+---@field list_ids string[] the lists to add the contacts to (required by the API; 1-50 for JSON)
+---@field sms_permission_to_send? string
 
 -- Imports ------------------------------------------------------------------------------
 
@@ -186,6 +232,10 @@ local function parse_csv(text)
 end
 
 --- Check CSV text against the import's rules without sending anything.
+--- The error's details list the bad rows ({ line, message }).
+---@param text string the CSV
+---@return boolean|nil ok
+---@return ctct.Error? err
 function Activities:check_csv(text) -- luacheck: ignore 212/self
   local header, records = parse_csv(text)
   if not header then return nil, records end
@@ -207,7 +257,13 @@ local function send_all(self, chunks, send)
 end
 
 --- Import CSV text (a header with email and/or sms_number, then one contact per
--- line). opts: list_ids (required by the API), sms_permission_to_send.
+--- line). opts: list_ids (required by the API), sms_permission_to_send.
+--- Checked first (see check_csv); more than one request allows is split (contactsCSVImport per
+--- chunk) and returned as a Group. When a later chunk fails, err.started holds the group already sent.
+---@param text string the CSV
+---@param opts ctct.resources.activities.ImportOptions
+---@return ctct.resources.activities.Group|nil job
+---@return ctct.Error? err
 function Activities:import_csv(text, opts)
   opts = opts or {}
   local header, records = parse_csv(text)
@@ -233,6 +289,10 @@ function Activities:import_csv(text, opts)
 end
 
 --- Import the CSV file at `path` (see import_csv).
+---@param path string
+---@param opts ctct.resources.activities.ImportOptions
+---@return ctct.resources.activities.Group|nil job
+---@return ctct.Error? err
 function Activities:import_csv_file(path, opts)
   local f, why = io.open(path, "rb")
   if not f then return invalid("contactsCSVImport", "cannot read " .. tostring(path) .. ": " .. tostring(why)) end
@@ -242,8 +302,13 @@ function Activities:import_csv_file(path, opts)
 end
 
 --- Import contacts given as Lua tables (JSON import: email and/or sms_number,
--- first_name, ..., "cf:<custom field>"). opts: list_ids (1-50, required),
--- sms_permission_to_send.
+--- first_name, ..., "cf:<custom field>"). opts: list_ids (1-50, required),
+--- sms_permission_to_send. Checked first; split into several bulkImportContactsJSON requests
+--- beyond 4 MB and returned as a Group (err.started: the group already sent, as for import_csv).
+---@param contacts ctct.schema.JsonImportContact[]
+---@param opts ctct.resources.activities.ImportOptions
+---@return ctct.resources.activities.Group|nil job
+---@return ctct.Error? err
 function Activities:import_contacts(contacts, opts)
   opts = opts or {}
   if type(contacts) ~= "table" or #contacts == 0 then

@@ -1,6 +1,13 @@
 --- client.automations: automation workflows (thin).
 local base = require "ctct.resources.base"
 
+--- The client.automations resource object (ctct.Client's `automations` field).
+---@class ctct.resources.automations
+---@field client ctct.Client
+---@field NAME string the resource's name, "automations"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Automations = base.define {
   name = "automations",
   methods = {

@@ -13,6 +13,13 @@ local errors = require "ctct.errors"
 
 local A = { "campaign_activity_id" }
 
+--- The client.campaigns resource object (ctct.Client's `campaigns` field).
+---@class ctct.resources.campaigns
+---@field client ctct.Client
+---@field NAME string the resource's name, "campaigns"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Campaigns = base.define {
   name = "campaigns",
   collection = { op = "retrieveEmailCampaignsUsingGET", items = "campaigns" },
@@ -65,10 +72,27 @@ Campaigns.DOCS = {
   id_xrefs = "V2 campaign ids to V3: { v2_email_campaign_ids = { ... } }.",
 }
 
+--- The short form of campaigns:create: the campaign's name and its one activity's fields
+--- (format_type defaults to 5, custom code; 4 makes an email-editor one).
+---@class ctct.resources.campaigns.ShortSpec
+---@field name string
+---@field from_name string
+---@field from_email string a confirmed sender address of the account
+---@field reply_to_email string
+---@field subject string
+---@field html_content string
+---@field preheader? string
+---@field physical_address_in_footer? ctct.schema.EmailPhysicalAddress
+---@field document_properties? table
+---@field format_type? integer
+
 local ACTIVITY_FIELDS = { "from_name", "from_email", "reply_to_email", "subject", "html_content", "preheader",
                           "physical_address_in_footer", "document_properties", "format_type" }
 
 --- The campaign_activity_id of a campaign's primary email.
+--- A function, not a method: client.campaigns.primary_activity_id(campaign).
+---@param campaign ctct.schema.EmailCampaign a campaign as create or get return it
+---@return string|nil campaign_activity_id nil when it has no primary_email activity
 function Campaigns.primary_activity_id(campaign)
   for _, a in ipairs(type(campaign) == "table" and campaign.campaign_activities or {}) do
     if a.role == "primary_email" then return a.campaign_activity_id end
@@ -76,9 +100,15 @@ function Campaigns.primary_activity_id(campaign)
   return nil
 end
 
+--- Create an email campaign (createEmailCampaignUsingPOST).
 --- spec: the short form (name + activity fields) or a full EmailCampaign body
--- (with email_campaign_activities). opts.check_from_email = false skips the
--- confirmed-sender check (one GET /account/emails).
+--- (with email_campaign_activities). opts.check_from_email = false skips the
+--- confirmed-sender check (one GET /account/emails).
+--- Raises if spec is not a table.
+---@param spec ctct.resources.campaigns.ShortSpec|ctct.schema.EmailCampaignComplete
+---@param opts? {check_from_email?: boolean}
+---@return ctct.schema.EmailCampaign|nil campaign
+---@return ctct.Response|ctct.Error response_or_err
 function Campaigns:create(spec, opts)
   if type(spec) ~= "table" then error("ctct: bad argument 'campaign' to campaigns:create: expected a table", 2) end
   local body = spec
@@ -107,11 +137,21 @@ function Campaigns:create(spec, opts)
     next(call_opts) and call_opts or nil)
 end
 
+--- Rename a campaign (PATCH, renameEmailCampaignUsingPATCH).
+---@param campaign_id string
+---@param name string the new name
+---@return ctct.schema.EmailCampaign|nil campaign
+---@return ctct.Response|ctct.Error response_or_err
 function Campaigns:rename(campaign_id, name)
   return self.client:call("renameEmailCampaignUsingPATCH", { campaign_id = campaign_id, body = { name = name } })
 end
 
+--- Schedule a campaign activity (scheduleEmailCampaignActivityUsingPOST).
 --- when: an ISO 8601 date-time, or "0" to send now.
+---@param campaign_activity_id string
+---@param when? string an ISO 8601 date-time, or "0" (the default): send now
+---@return ctct.schema.EmailScheduleResponse|nil schedules
+---@return ctct.Response|ctct.Error response_or_err
 function Campaigns:schedule(campaign_activity_id, when)
   return self.client:call("scheduleEmailCampaignActivityUsingPOST",
     { campaign_activity_id = campaign_activity_id, body = { scheduled_date = when or "0" } })

@@ -13,6 +13,13 @@ local base = require "ctct.resources.base"
 local errors = require "ctct.errors"
 local paginate = require "ctct.paginate"
 
+--- The client.contacts resource object (ctct.Client's `contacts` field).
+---@class ctct.resources.contacts
+---@field client ctct.Client
+---@field NAME string the resource's name, "contacts"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Contacts = base.define {
   name = "contacts",
   methods = {
@@ -70,6 +77,12 @@ local function with_default(contact, key, value)
   return copy
 end
 
+--- Create a contact (createContact); create_source defaults to "Account".
+--- It needs email_address.address and/or sms_channel: checked first (nil and a validation error if not).
+---@param contact ctct.schema.ContactPostRequest
+---@param opts? ctct.params.createContact further parameters of the operation
+---@return ctct.schema.ContactResource|nil contact
+---@return ctct.Response|ctct.Error response_or_err
 function Contacts:create(contact, opts)
   local ok, err = check(contact, "createContact")
   if not ok then return nil, err end
@@ -77,6 +90,12 @@ function Contacts:create(contact, opts)
     with_default(contact, "create_source", "Account"), opts)
 end
 
+--- Replace a contact (PUT, putContact); checked as create is; update_source defaults to "Account".
+---@param contact_id string
+---@param contact ctct.schema.ContactPutRequest
+---@param opts? ctct.params.putContact further parameters of the operation
+---@return ctct.schema.ContactResource|nil contact
+---@return ctct.Response|ctct.Error response_or_err
 function Contacts:update(contact_id, contact, opts)
   local ok, err = check(contact, "putContact")
   if not ok then return nil, err end
@@ -84,11 +103,25 @@ function Contacts:update(contact_id, contact, opts)
     contact_id, with_default(contact, "update_source", "Account"), opts)
 end
 
+--- Create, or update by email/phone, as a sign-up form does (createOrUpdateContact).
+--- POST /contacts/sign_up_form; the contact is checked as create checks it.
+---@param contact ctct.schema.ContactCreateOrUpdateInput
+---@param opts? ctct.params.createOrUpdateContact further parameters of the operation
+---@return ctct.schema.ContactCreateOrUpdateResponse|nil result
+---@return ctct.Response|ctct.Error response_or_err
 function Contacts:create_or_update(contact, opts)
   local ok, err = check(contact, "createOrUpdateContact")
   if not ok then return nil, err end
   return base.invoke(self, "create_or_update", { op = "createOrUpdateContact", body = true }, contact, opts)
 end
+
+--- The options of contacts:each: getContacts' filters, and how long to wait out a segment's 202.
+---@class ctct.resources.contacts.EachOptions: ctct.params.getContacts
+---@field segment_wait? number seconds (default 60)
+
+--- The options of contacts:all: those of each, and the most items to collect.
+---@class ctct.resources.contacts.AllOptions: ctct.resources.contacts.EachOptions
+---@field max? integer default 10,000
 
 -- GET /contacts, asking again while a segment is computed (202), for at most
 -- `patience` seconds.
@@ -105,11 +138,19 @@ local function first_page(self, params, patience)
   end
 end
 
+--- One page of contacts with the filters (getContacts); answers 202 while a segment is computed.
+---@param opts? ctct.params.getContacts the filters
+---@return ctct.schema.Contacts|nil page
+---@return ctct.Response|ctct.Error response_or_err
 function Contacts:list(opts)
   return self.client:call("getContacts", opts or {})
 end
 
+--- Every contact matching the filters, one at a time (getContacts, page after page).
 --- opts: the filters, and segment_wait (seconds to wait out a segment's 202, default 60).
+--- Raises the ctct.Error if a page fails.
+---@param opts? ctct.resources.contacts.EachOptions
+---@return fun(): ctct.schema.ContactResource? items
 function Contacts:each(opts)
   local params = {}
   for k, v in pairs(opts or {}) do params[k] = v end
@@ -119,6 +160,10 @@ function Contacts:each(opts)
     "contacts", "getContacts")
 end
 
+--- All matching contacts (at most opts.max, default 10,000) and whether more were left.
+---@param opts? ctct.resources.contacts.AllOptions
+---@return ctct.schema.ContactResource[]|nil items
+---@return boolean|ctct.Error more_or_err
 function Contacts:all(opts)
   local params = {}
   for k, v in pairs(opts or {}) do params[k] = v end

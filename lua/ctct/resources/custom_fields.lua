@@ -1,6 +1,13 @@
 --- client.custom_fields: contact custom fields.
 local base = require "ctct.resources.base"
 
+--- The client.custom_fields resource object (ctct.Client's `custom_fields` field).
+---@class ctct.resources.custom_fields
+---@field client ctct.Client
+---@field NAME string the resource's name, "custom_fields"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local CustomFields = base.define {
   name = "custom_fields",
   collection = { op = "getCustomFields", items = "custom_fields" },
@@ -23,6 +30,11 @@ CustomFields.DOCS = {
   delete = "Delete a custom field.",
 }
 
+--- Change a custom field's label, keeping its type (getCustomField, then putCustomField).
+---@param custom_field_id string
+---@param label string the new label
+---@return ctct.schema.CustomField|nil custom_field
+---@return ctct.Response|ctct.Error response_or_err
 function CustomFields:rename(custom_field_id, label)
   local field, err = self:get(custom_field_id)
   if not field then return nil, err end

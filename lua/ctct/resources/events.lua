@@ -4,6 +4,13 @@ local base = require "ctct.resources.base"
 
 local ET = { "event_id", "track_id" }
 
+--- The client.events resource object (ctct.Client's `events` field).
+---@class ctct.resources.events
+---@field client ctct.Client
+---@field NAME string the resource's name, "events"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Events = base.define {
   name = "events",
   collection = { op = "findEvents", items = "records" },

@@ -1,6 +1,13 @@
 --- client.lists: contact lists.
 local base = require "ctct.resources.base"
 
+--- The client.lists resource object (ctct.Client's `lists` field).
+---@class ctct.resources.lists
+---@field client ctct.Client
+---@field NAME string the resource's name, "lists"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Lists = base.define {
   name = "lists",
   collection = { op = "getLists", items = "lists" },
@@ -25,7 +32,11 @@ Lists.DOCS = {
   id_xrefs = "V2 list ids to V3: { sequence_ids = { ... } }.",
 }
 
---- Rename a list, keeping its description and favorite flag.
+--- Rename a list, keeping its description and favorite flag (getList, then putList).
+---@param list_id string
+---@param name string the new name
+---@return ctct.schema.ContactListPutPost|nil list
+---@return ctct.Response|ctct.Error response_or_err
 function Lists:rename(list_id, name)
   local list, err = self:get(list_id)
   if not list then return nil, err end

@@ -8,6 +8,13 @@ local base = require "ctct.resources.base"
 local A = { "campaign_activity_id" }
 local T = "tracking_activities"
 
+--- The client.reports resource object (ctct.Client's `reports` field).
+---@class ctct.resources.reports
+---@field client ctct.Client
+---@field NAME string the resource's name, "reports"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Reports = base.define {
   name = "reports",
   methods = {

@@ -1,6 +1,13 @@
 --- client.social: social connections, profiles, hashtag groups and posts (thin).
 local base = require "ctct.resources.base"
 
+--- The client.social resource object (ctct.Client's `social` field).
+---@class ctct.resources.social
+---@field client ctct.Client
+---@field NAME string the resource's name, "social"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Social = base.define {
   name = "social",
   methods = {

@@ -1,6 +1,13 @@
 --- client.tags: contact tags.
 local base = require "ctct.resources.base"
 
+--- The client.tags resource object (ctct.Client's `tags` field).
+---@class ctct.resources.tags
+---@field client ctct.Client
+---@field NAME string the resource's name, "tags"
+---@field DECL table the base.define declaration (collection, methods, iterators)
+---@field DOCS table<string, string> method name -> one-line description
+---@field EXAMPLE string a short example, shown in docs/API.md
 local Tags = base.define {
   name = "tags",
   collection = { op = "getTags", items = "tags" },
@@ -23,6 +30,11 @@ Tags.DOCS = {
   delete = "Delete a tag (and remove it from contacts): an Activity.",
 }
 
+--- Rename a tag (putTag with { name = name }).
+---@param tag_id string
+---@param name string the new name
+---@return ctct.schema.Tag|nil tag
+---@return ctct.Response|ctct.Error response_or_err
 function Tags:rename(tag_id, name)
   return self:update(tag_id, { name = name })
 end

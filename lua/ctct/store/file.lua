@@ -22,13 +22,26 @@ local errors = require "ctct.errors"
 local options = require "ctct.options"
 local json = require "ctct.json"
 
+---@class ctct.store.file
+---@field STALE_TEMP_AGE integer seconds after which a temp file is stale whoever wrote it
+---@field OPTIONS table<string, string> new's option names -> their types (ctct.options rules)
 local M = {}
+
+--- Tokens in a private JSON file, every change a locked read-modify-write.
+---@class ctct.store.file.Store
+---@field name 'file'
+---@field path string the token file
+---@field lock_path string the lock file ("<path>.lock")
+---@field lock_timeout number seconds to wait for the lock
+---@field held boolean whether this process holds the lock now
+---@field sleep fun(seconds: number) how the lock is waited for
 local Store = {}
 Store.__index = Store
 
 M.STALE_TEMP_AGE = 60 -- seconds after which a temp file is stale whoever wrote it
 
 --- The default location: $XDG_CONFIG_HOME/ctct/tokens.json, else ~/.config/ctct/tokens.json.
+---@return string|nil path nil when there is no HOME
 function M.default_path()
   local base = os.getenv("XDG_CONFIG_HOME")
   if not base or base == "" then
@@ -50,6 +63,10 @@ end
 --- new{ path = <file> (default M.default_path()), lock_timeout = 30, sleep = fn }
 M.OPTIONS = { path = "string", sleep = "function", lock_timeout = "number" }
 
+--- Open (and create the directory of) the token file; removes stale temp files.
+--- Raises on a bad option, a directory that cannot be made or is not private, or no path.
+---@param opts? ctct.store.file.Options
+---@return ctct.store.file.Store
 function M.new(opts)
   opts = options.check("ctct.store.file.new", opts, M.OPTIONS, 2)
   local path = opts.path and expand(opts.path) or M.default_path()
@@ -68,9 +85,10 @@ function M.new(opts)
 end
 
 --- Remove the temp files of writers killed mid-save. Holding the lock (one
--- non-blocking try: a writer at work is never waited for) no one is writing, so a
--- temp whose process is gone is stale; without it only those older than
--- STALE_TEMP_AGE are. Best effort: returns how many went (0 when it cannot look).
+--- non-blocking try: a writer at work is never waited for) no one is writing, so a
+--- temp whose process is gone is stale; without it only those older than
+--- STALE_TEMP_AGE are. Best effort: returns how many went (0 when it cannot look).
+---@return integer removed
 function Store:remove_stale_temps()
   local lock
   local f = io.open(self.lock_path, "rb") -- no lock file: no write ever began here
@@ -83,7 +101,9 @@ function Store:remove_stale_temps()
   return removed or 0
 end
 
--- The whole document; a missing file is an empty one.
+--- The whole document; a missing file is an empty one.
+---@return {version: integer, accounts: table<string, ctct.TokenRecord>}|nil doc
+---@return ctct.Error? err
 function Store:read()
   local f = io.open(self.path, "rb")
   if not f then return { version = 1, accounts = {} } end
@@ -96,6 +116,10 @@ function Store:read()
   return doc
 end
 
+--- Replace the file with `doc` (temp file, fsync, rename; mode 0600). Call it holding the lock.
+---@param doc {version: integer, accounts: table<string, ctct.TokenRecord>}
+---@return true|nil ok
+---@return ctct.Error? err
 function Store:write(doc)
   local text, why = json.encode(doc)
   if not text then return nil, errors.new { kind = "validation", message = "cannot encode tokens: " .. why } end
@@ -104,7 +128,9 @@ function Store:write(doc)
   return true
 end
 
--- Run fn holding the file lock (reentrant within this process).
+--- Run fn holding the file lock (reentrant within this process).
+---@param fn fun(): ... runs holding the lock
+---@return any ... fn's results (any values), or nil and a ctct.Error when the lock cannot be had
 function Store:locked(fn)
   if self.held then return fn() end
   local waited, lock = 0
@@ -126,12 +152,21 @@ function Store:locked(fn)
   end)
 end
 
+--- The token stored under `key`, or nil.
+---@param key string the account
+---@return ctct.TokenRecord|nil token
+---@return ctct.Error? err the file cannot be read
 function Store:get(key)
   local doc, err = self:read()
   if not doc then return nil, err end
   return doc.accounts[key]
 end
 
+--- Store `token` under `key` (a locked read-modify-write).
+---@param key string the account
+---@param token ctct.TokenRecord
+---@return true|nil ok
+---@return ctct.Error? err
 function Store:set(key, token)
   return self:locked(function()
     local doc, err = self:read()
@@ -141,6 +176,10 @@ function Store:set(key, token)
   end)
 end
 
+--- Forget the token of `key` (a locked read-modify-write).
+---@param key string the account
+---@return true|nil ok
+---@return ctct.Error? err
 function Store:delete(key)
   return self:locked(function()
     local doc, err = self:read()
@@ -151,7 +190,10 @@ function Store:delete(key)
 end
 
 --- fn runs while this process holds the store's lock (the key is not needed:
--- one lock per file keeps the read-modify-writes of all accounts safe).
+--- one lock per file keeps the read-modify-writes of all accounts safe).
+---@param _ string the account (unused)
+---@param fn fun(): ... runs holding the lock
+---@return any ... fn's results (any values), or nil and a ctct.Error when the lock cannot be had
 function Store:lock(_, fn)
   return self:locked(fn)
 end

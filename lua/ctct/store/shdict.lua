@@ -17,7 +17,18 @@ local errors = require "ctct.errors"
 local options = require "ctct.options"
 local lock = require "ctct.ngx.lock"
 
+---@class ctct.store.shdict
+---@field OPTIONS table<string, string> new's option names -> their types (ctct.options rules)
 local M = {}
+
+--- Tokens (as JSON) in an nginx lua_shared_dict, with a cross-worker lock per key.
+---@class ctct.store.shdict.Store
+---@field name 'shdict'
+---@field dict table the ngx.shared dictionary
+---@field dict_name string its name in nginx.conf
+---@field prefix string prepended to each key (default "token:")
+---@field lock_ttl number seconds a lock lives if its holder dies
+---@field lock_timeout number seconds lock() waits for a held lock
 local Store = {}
 Store.__index = Store
 
@@ -25,6 +36,10 @@ Store.__index = Store
 -- Raises when nginx.conf has no lua_shared_dict of that name.
 M.OPTIONS = { dict = "string", prefix = "string", lock_ttl = "number", lock_timeout = "number" }
 
+--- Make a store on the lua_shared_dict `opts.dict` (default "ctct_tokens").
+--- Raises on a bad option, outside nginx, or when nginx.conf has no such dict.
+---@param opts? ctct.store.shdict.Options
+---@return ctct.store.shdict.Store
 function M.new(opts)
   opts = options.check("ctct.store.shdict.new", opts, M.OPTIONS, 2)
   local name = opts.dict or "ctct_tokens"
@@ -38,6 +53,10 @@ function M.new(opts)
   }, Store)
 end
 
+--- The token stored under `key`, or nil.
+---@param key string the account
+---@return ctct.TokenRecord|nil token
+---@return ctct.Error? err the stored value is not JSON
 function Store:get(key)
   local text = self.dict:get(self.prefix .. key)
   if text == nil then return nil end
@@ -49,6 +68,11 @@ function Store:get(key)
   return token
 end
 
+--- Store `token` (as JSON) under `key`; never evicts other keys to make room.
+---@param key string the account
+---@param token ctct.TokenRecord
+---@return true|nil ok
+---@return ctct.Error? err it cannot be encoded, or the dict is full
 function Store:set(key, token)
   local text, why = json.encode(token)
   if not text then return nil, errors.new { kind = "validation", message = "cannot encode the token: " .. why } end
@@ -61,12 +85,18 @@ function Store:set(key, token)
   return true
 end
 
+--- Forget the token of `key`.
+---@param key string the account
+---@return true ok
 function Store:delete(key)
   self.dict:delete(self.prefix .. key)
   return true
 end
 
 --- fn runs while no other coroutine of any worker holds key's lock.
+---@param key string the account
+---@param fn fun(): ... runs holding the lock
+---@return any ... fn's results (any values), or nil and a ctct.Error when the lock cannot be had
 function Store:lock(key, fn)
   return lock.run(self.dict, "lock:" .. self.prefix .. key, fn,
     { ttl = self.lock_ttl, timeout = self.lock_timeout })
