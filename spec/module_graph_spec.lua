@@ -19,11 +19,11 @@ describe("#once module graph", function()
     finally(function() run("rm -rf " .. quote(tmp)) end)
     run("mkdir -p " .. quote(tmp .. "/ctct/resources"))
     local files = {
-      ["ctct/errors.lua"] = 'local c = require "ctct.client"\nreturn {}',          -- upward
-      ["ctct/client.lua"] = 'local e = require("ctct.errors")\n' ..                  -- cycle with errors
+      ["ctct/errors.lua"] = 'local c = require "ctct.paginate"\nreturn {}',        -- upward
+      ["ctct/paginate.lua"] = 'local e = require("ctct.errors")\n' ..                -- cycle with errors
         'local map = { "ctct.resources.lists" }\nfor _, m in ipairs(map) do require(m) end\nreturn {}',
       ["ctct/resources/lists.lua"] = '-- require "ctct.cli" (a comment, no edge)\nreturn {}',
-      ["ctct/cli/init.lua"] = 'local c = require "ctct.client"\nreturn {}',
+      ["ctct/cli/init.lua"] = 'local c = require "ctct.paginate"\nreturn {}',
     }
     for name, text in pairs(files) do
       run("mkdir -p " .. quote((tmp .. "/" .. name):match("^(.*)/")))
@@ -31,9 +31,9 @@ describe("#once module graph", function()
     end
     local out = graph(tmp)
     assert.matches("^modules: 4 lua modules, 4 require edges, 2 upward edges, 1 cycles\n", out)
-    assert.matches("upward: ctct.errors %(foundations%) %-> ctct.client %(pipeline%)", out)
-    assert.matches("upward: ctct.client %(pipeline%) %-> ctct.resources.lists %(resources%)", out)
-    assert.matches("cycle: ctct.client, ctct.errors", out, 1, true)
+    assert.matches("upward: ctct.errors %(foundations%) %-> ctct.paginate %(pipeline%)", out)
+    assert.matches("upward: ctct.paginate %(pipeline%) %-> ctct.resources.lists %(resources%)", out)
+    assert.matches("cycle: ctct.errors, ctct.paginate", out, 1, true)
   end)
 
   it("measures lua/", function()

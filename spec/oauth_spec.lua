@@ -308,7 +308,7 @@ describe("client token lifecycle", function()
     assert(c:request("GET", "/account/summary"))
     assert.same({ "send token", "store at2", "send summary Bearer at2" }, events)
     assert.equal("rt2", store:get("acct").refresh_token)
-    assert.equal(1, c.auth.refreshes)
+    assert.equal(1, c.token_source.refreshes)
   end)
 
   it("keeps the old refresh token when the server does not rotate it", function()

@@ -19,16 +19,19 @@ end
 
 -- Lowest first. The first matching prefix decides; a module matching none is
 -- reported as unlayered (and counted as an upward edge source of nothing).
+-- A prefix ending in "." names only the modules under it.
 local LAYERS = {
   { "foundations", { "ctct.compat", "ctct.errors", "ctct.json", "ctct.url", "ctct.csv", "ctct.multipart",
-                     "ctct.ratelimit", "ctct.retry", "ctct.ngx.shdict", "ctct.redis.", "ctct.api.operations",
+                     "ctct.options", "ctct.retry", "ctct.ngx.shdict", "ctct.redis.", "ctct.api.operations",
                      "ctct.api.schemas" } },
   { "transports, stores, crypto", { "ctct.transport.", "ctct.store.", "ctct.ngx.lock", "ctct.ngx.ratelimit",
-                                    "ctct.jwt", "ctct.jwks", "ctct.webhooks", "ctct.oauth" } },
+                                    "ctct.ratelimit", "ctct.config", "ctct.jwt", "ctct.jwks", "ctct.webhooks",
+                                    "ctct.oauth" } },
   { "token sources", { "ctct.auth", "ctct.ngx.partner_token", "ctct.partner.token" } },
-  { "pipeline", { "ctct.client", "ctct.paginate", "ctct.activity" } },
-  { "operations", { "ctct.api.call" } },
-  { "resources", { "ctct.resources.", "ctct.partner" } },
+  { "pipeline", { "ctct.pipeline", "ctct.paginate", "ctct.activity" } },
+  { "operations", { "ctct.api.call", "ctct.api.validate" } },
+  { "resources", { "ctct.resources.", "ctct.partner." } },
+  { "clients", { "ctct.client", "ctct.partner" } },
   { "entry points", { "ctct", "ctct.cli" } },
 }
 

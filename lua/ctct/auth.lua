@@ -1,7 +1,7 @@
 --- ctct.auth: keeping one account's access token fresh, from a token store.
 --
 -- A client made with `token_store` (and client_id, client_secret?) asks this
--- for a token before each request:
+-- token source (get, after_unauthorized) for a token before each request:
 --   * a stored token that is still fresh (expires_at more than `refresh_skew`
 --     seconds away) is used as is;
 --   * otherwise it is refreshed under the store's lock: whoever gets the lock
@@ -104,8 +104,9 @@ function Auth:refresh_locked(seen)
   end)
 end
 
---- The access token to send now (refreshing first when it is about to expire).
-function Auth:token()
+--- The access token to send now (refreshing first when it is about to expire):
+-- the token source interface (get, after_unauthorized) ctct.new's token_source takes.
+function Auth:get()
   local current, err = self.store:get(self.account)
   if err then return nil, err end
   if not current then

@@ -1,18 +1,19 @@
---- ctct.client: the one request pipeline every call goes through.
+--- ctct.client: what ctct.new returns — the resource objects (client.contacts, ...),
+-- client:call (every operation, checked against the spec by ctct.api.call) and
+-- client:request, which hands each request to ctct.pipeline:
 --
---   auth header -> rate limit -> transport -> retry/backoff -> decode JSON -> typed error
+--   build -> token -> rate limit -> deadline -> send -> decode -> retry
 --
 -- local client = ctct.new{ access_token = "...", base_url = "https://api.cc.email/v3" }
 -- local data, res = client:request("GET", "/contacts", { query = { limit = 50 } })
 -- -- data: decoded JSON (true for an empty 2xx body); res: { status, headers, http_version }
 -- -- on failure: nil, err (a ctct.Error)
-local errors = require "ctct.errors"
-local json = require "ctct.json"
-local options = require "ctct.options"
-local url = require "ctct.url"
-local ratelimit = require "ctct.ratelimit"
-local retry = require "ctct.retry"
+local config = require "ctct.config"
 local core = require "ctct.core"
+local errors = require "ctct.errors"
+local pipeline = require "ctct.pipeline"
+local retry = require "ctct.retry"
+local url = require "ctct.url"
 
 ---@class ctct.client
 ---@field Client ctct.Client
@@ -87,196 +88,19 @@ Client.__index = function(self, key)
   return nil
 end
 
-M.DEFAULT_BASE_URL = "https://api.cc.email/v3"
-
-local METHODS = { GET = true, POST = true, PUT = true, PATCH = true, DELETE = true, HEAD = true }
-local byte, find, min = string.byte, string.find, math.min
-local SLASH = 47 -- "/"
-local BODY_ROOT = { root = "body" } -- encoder errors name body.street_addresses[2].city
-
--- Programmer errors raise, naming the argument. `level` counts from the
--- function that calls `bad` (1) up to the user's code.
-local function bad(what, rule, level)
-  error("ctct: bad " .. what .. ": " .. rule, level + 1)
-end
-
-local function has_control(s)
-  return s:find("%c") ~= nil
-end
-
--- Header values may hold a tab, but no other control character (CR/LF would
--- let a value inject headers).
-local function has_header_control(s)
-  for i = 1, #s do
-    local b = s:byte(i)
-    if (b < 32 and b ~= 9) or b == 127 then return true end
-  end
-  return false
-end
-
-local function check_seconds(name, v, level)
-  if v == nil then return end
-  if type(v) == "string" and tonumber(v) then
-    bad("option '" .. name .. "'", "must be a number of seconds, got the string " .. string.format("%q", v) ..
-      " (write " .. name .. " = " .. v .. ")", level + 1)
-  end
-  if type(v) ~= "number" or not (v > 0) or v > 86400 then
-    bad("option '" .. name .. "'", "must be a positive number of seconds up to 86400, got " ..
-      (type(v) == "number" and tostring(v) or type(v)), level + 1)
-  end
-end
-
--- Option name -> checker(value, level). Unknown names are refused, so a typo
--- (acess_token) fails loudly instead of sending unauthenticated requests.
-local OPTION_CHECKS = {
-  access_token = function(v, level)
-    if v ~= nil and type(v) ~= "string" and type(v) ~= "function" then
-      bad("option 'access_token'", "must be a string or a function returning one", level + 1)
-    end
-    if type(v) == "string" and (v == "" or v:find("[%s%c]")) then
-      bad("option 'access_token'", "must be non-empty and contain no spaces or control characters", level + 1)
-    end
-  end,
-  base_url = function(v, level)
-    if v == nil then return end
-    if type(v) ~= "string" then
-      bad("option 'base_url'", "must be a string like https://api.cc.email/v3, got " .. type(v), level + 1)
-    end
-    if not url.split((v:gsub("/+$", ""))) then
-      bad("option 'base_url'", "must be an absolute http(s) URL without query or fragment", level + 1)
-    end
-  end,
-  timeout = function(v, level) check_seconds("timeout", v, level + 1) end,
-  connect_timeout = function(v, level) check_seconds("connect_timeout", v, level + 1) end,
-  deadline = function(v, level) check_seconds("deadline", v, level + 1) end,
-  cafile = function(v, level)
-    if v ~= nil and (type(v) ~= "string" or v == "") then
-      bad("option 'cafile'", "must be a path to a PEM file", level + 1)
-    end
-  end,
-  insecure = function(v, level)
-    if v ~= nil and type(v) ~= "boolean" then bad("option 'insecure'", "must be a boolean", level + 1) end
-  end,
-  http2 = function(v, level)
-    if v ~= nil and type(v) ~= "boolean" then bad("option 'http2'", "must be a boolean", level + 1) end
-  end,
-  ordered_json = function(v, level)
-    if v ~= nil and type(v) ~= "boolean" then bad("option 'ordered_json'", "must be a boolean", level + 1) end
-  end,
-  proxy = function(v, level)
-    if v ~= nil and (type(v) ~= "string" or has_control(v)) then
-      bad("option 'proxy'", "must be a proxy URL string", level + 1)
-    end
-  end,
-  user_agent = function(v, level)
-    if v ~= nil and (type(v) ~= "string" or has_control(v)) then
-      bad("option 'user_agent'", "must be a string without control characters", level + 1)
-    end
-  end,
-  max_response_bytes = function(v, level)
-    if v ~= nil and (type(v) ~= "number" or v < 1) then
-      bad("option 'max_response_bytes'", "must be a positive number", level + 1)
-    end
-  end,
-  rate_limit = function(v, level)
-    if v ~= nil and v ~= false and type(v) ~= "table" then
-      bad("option 'rate_limit'", "must be false, a table of settings or a shared limiter", level + 1)
-    end
-  end,
-  retry = function(v, level)
-    if v ~= nil and v ~= false and type(v) ~= "table" then
-      bad("option 'retry'", "must be false or a table of settings", level + 1)
-    end
-  end,
-  transport = function(v, level)
-    if v ~= nil and (type(v) ~= "table" or type(v.request) ~= "function") then
-      bad("option 'transport'", "must be an object with a request method", level + 1)
-    end
-  end,
-}
-for _, name in ipairs { "client_id", "client_secret", "account", "token_url", "authz_url" } do
-  OPTION_CHECKS[name] = function(v, level)
-    if v ~= nil and (type(v) ~= "string" or v == "" or has_control(v)) then
-      bad("option '" .. name .. "'", "must be a non-empty string", level + 1)
-    end
-  end
-end
-OPTION_CHECKS.token_store = function(v, level)
-  if v ~= nil and (type(v) ~= "table" or type(v.get) ~= "function" or type(v.set) ~= "function"
-      or type(v.lock) ~= "function") then
-    bad("option 'token_store'", "must be a token store (get, set, delete, lock), e.g. ctct.store.file.new{}",
-      level + 1)
-  end
-end
-OPTION_CHECKS.refresh_skew = function(v, level)
-  if v ~= nil and (type(v) ~= "number" or v < 0) then
-    bad("option 'refresh_skew'", "must be a number of seconds >= 0", level + 1)
-  end
-end
-for _, name in ipairs { "clock", "time", "sleep", "logger" } do
-  OPTION_CHECKS[name] = function(v, level)
-    if v ~= nil and type(v) ~= "function" then
-      bad("option '" .. name .. "'", "must be a function", level + 1)
-    end
-  end
-end
-
--- The option names and their types, for the LuaLS stubs (types/) and tools; the
--- checkers above say more (non-empty, an absolute URL, a store with lock...).
-M.OPTIONS = {
-  access_token = "string|function", base_url = "string", timeout = "number", connect_timeout = "number",
-  deadline = "number", cafile = "string", insecure = "boolean", http2 = "boolean", ordered_json = "boolean",
-  proxy = "string", user_agent = "string", max_response_bytes = "integer", rate_limit = "false|table",
-  retry = "false|table", transport = "table", client_id = "string", client_secret = "string", account = "string",
-  token_url = "string", authz_url = "string", token_store = "table", refresh_skew = "number",
-  clock = "function", time = "function", sleep = "function", logger = "function",
-}
-for name in pairs(OPTION_CHECKS) do assert(M.OPTIONS[name], "ctct.client: option without a type: " .. name) end
-for name in pairs(M.OPTIONS) do assert(OPTION_CHECKS[name], "ctct.client: option without a check: " .. name) end
-
-local function check_options(opts, level)
-  if type(opts) ~= "table" then bad("argument to ctct.new", "expected a table of options", level + 1) end
-  for k, v in pairs(opts) do
-    local checker = OPTION_CHECKS[k]
-    if not checker then
-      local near = type(k) == "string" and options.nearest(k, OPTION_CHECKS)
-      bad("option '" .. tostring(k) .. "'", "unknown option" .. (near and ("; did you mean '" .. near .. "'?") or ""),
-        level + 1)
-    end
-    checker(v, level + 1)
-  end
-end
-
-local function make_limiter(setting, clock, time)
-  if setting == false then return nil end
-  if type(setting) == "table" and type(setting.take) == "function" then return setting end
-  local o = {}
-  for k, v in pairs(setting or {}) do o[k] = v end
-  o.clock, o.time = o.clock or clock, o.time or time
-  return ratelimit.new(o)
-end
+M.DEFAULT_BASE_URL = config.DEFAULT_BASE_URL
+-- ctct.new's options (names -> types): ctct.config owns them and their checks.
+M.OPTIONS = config.OPTIONS
 
 --- Make a client. See docs/ARCHITECTURE.md and README.md for every option.
 ---@param opts? ctct.client.Options
 ---@return ctct.Client
 function M.new(opts)
   opts = opts or {}
-  check_options(opts, 2)
+  config.check(opts, 2)
   local base = (opts.base_url or M.DEFAULT_BASE_URL):gsub("/+$", "")
   local origin, base_path = url.split(base)
-  local user_agent = "ctct-lua/" .. core.VERSION
-  if opts.user_agent then user_agent = user_agent .. " " .. opts.user_agent end
-
-  local transport = opts.transport or require("ctct.transport.default").new {
-    connect_timeout = opts.connect_timeout,
-    timeout = opts.timeout,
-    cafile = opts.cafile,
-    insecure = opts.insecure,
-    proxy = opts.proxy,
-    http2 = opts.http2,
-    user_agent = user_agent,
-    max_response_bytes = opts.max_response_bytes,
-  }
+  local transport = config.transport(opts)
   local clock = opts.clock or transport.now or core.monotonic
   local time = opts.time or transport.time or core.time
 
@@ -291,29 +115,28 @@ function M.new(opts)
     time = time,
     sleep = opts.sleep or transport.sleep or core.sleep,
     logger = opts.logger,
-    limiter = make_limiter(opts.rate_limit, clock, time),
+    limiter = config.limiter(opts.rate_limit, clock, time),
     -- ordered_json: objects remember the API's key order (the CLI prints it back).
     decode_options = opts.ordered_json and { ordered = true } or nil,
-    path_cache = { base_url = base, size = 0, urls = {} }, -- see build()
+    path_cache = { base_url = base, size = 0, urls = {} }, -- see ctct.pipeline.build
     retry_policy = opts.retry ~= false and retry.new(opts.retry or {}) or nil,
+    -- get() and after_unauthorized(used): the token store's (ctct.auth) or the caller's.
+    token_source = opts.token_source,
   }, Client)
   if opts.token_store then
-    if opts.access_token then
-      bad("options", "give access_token or token_store, not both", 2)
-    end
-    self.auth = require("ctct.auth").new {
+    self.token_source = require("ctct.auth").new {
       store = opts.token_store, account = opts.account, client_id = opts.client_id,
       client_secret = opts.client_secret, token_url = opts.token_url, authz_url = opts.authz_url,
       refresh_skew = opts.refresh_skew, transport = transport, time = time, logger = opts.logger,
     }
-    local auth = self.auth
-    opts = setmetatable({ access_token = function() return auth:token() end }, { __index = opts })
   end
+  local source = self.token_source
   -- Kept in closures, out of the table's visible fields, so printing or
   -- dumping the client never shows the token.
   -- get_token() -> token, nil, "Bearer <token>" | nil, why; the header value is
   -- made once per token, not per call.
   local token, checked, bearer = opts.access_token, nil, nil
+  if source then token = function() return source:get() end end
   self.get_token = function()
     local t, why = token, nil
     if type(t) == "function" then t, why = t() end
@@ -334,14 +157,16 @@ function M.new(opts)
 end
 
 function Client:__tostring()
-  local token = self.auth and ("store " .. self.auth.account) or (self.get_token() ~= nil and "set" or "none")
+  local source = self.token_source
+  local token = source and (source.account and ("store " .. source.account) or "source")
+    or (self.get_token() ~= nil and "set" or "none")
   return "ctct.Client(" .. self.base_url .. ", token " .. token .. ")"
 end
 
 --- Replace the access token (a string, or a function returning one).
 ---@param token string|fun(): string?, ctct.Error?
 function Client:set_access_token(token)
-  OPTION_CHECKS.access_token(token, 2)
+  config.check_access_token(token, 2)
   self.set_token(token)
 end
 
@@ -350,152 +175,6 @@ end
 ---@param message string
 function Client:log(level, message)
   if self.logger then self.logger(level, message) end
-end
-
-local function check_path(path)
-  -- The common case in one pass, without making substrings; the checks below
-  -- name what is wrong.
-  if type(path) == "string" and byte(path, 1) == SLASH and byte(path, 2) ~= SLASH
-      and not find(path, "[%s%c#]") then
-    return
-  end
-  if type(path) ~= "string" then
-    bad("argument 'path'", "expected a string such as '/contacts', got " .. type(path), 4)
-  end
-  if path:sub(1, 1) ~= "/" then bad("argument 'path'", "must start with '/', got '" .. path .. "'", 4) end
-  if path:sub(1, 2) == "//" then bad("argument 'path'", "must not start with '//'", 4) end
-  if path:find("[%s%c#]") then bad("argument 'path'", "must not contain spaces, control characters or '#'", 4) end
-end
-
-local function check_headers(headers)
-  if headers == nil then return end
-  if type(headers) ~= "table" then bad("option 'headers'", "must be a table of name = value", 4) end
-  for k, v in pairs(headers) do
-    if type(k) ~= "string" or not k:match("^[%w!#$%%&'*+.^_`|~-]+$") then
-      bad("header name '" .. tostring(k) .. "'", "must be an HTTP token", 4)
-    end
-    if type(v) ~= "string" and type(v) ~= "number" then
-      bad("header '" .. k .. "'", "value must be a string", 4)
-    end
-    if has_header_control(tostring(v)) then
-      bad("header '" .. k .. "'", "value must not contain CR, LF or other control characters", 4)
-    end
-  end
-end
-
-local REQUEST_OPTIONS = { query = true, body = true, headers = true, timeout = true, raw = true, sink = true }
-local PATH_CACHE_MAX = 256
-local NO_OPTIONS = setmetatable({}, { __newindex = function() error("ctct: internal: NO_OPTIONS is read-only", 2) end })
-
--- Build the transport request once; attempts reuse it.
-local function build(self, method, path, opts)
-  if not METHODS[method] then -- its keys are strings: any other type misses too
-    bad("argument 'method'", "must be one of GET, POST, PUT, PATCH, DELETE, HEAD, got " .. tostring(method), 3)
-  end
-  -- A path checked before maps to its URL: most programs call a few paths over
-  -- and over. The cache is dropped whole when full or when base_url changed.
-  local paths = rawget(self, "path_cache")
-  local target = paths and paths.base_url == self.base_url and paths.urls[path]
-  if not target then
-    check_path(path)
-    target = self.base_url .. path
-    if paths then
-      if paths.base_url ~= self.base_url or paths.size >= PATH_CACHE_MAX then
-        paths = { base_url = self.base_url, size = 0, urls = {} }
-        self.path_cache = paths
-      end
-      paths.urls[path], paths.size = target, paths.size + 1
-    end
-  end
-  if opts == nil then
-    opts = NO_OPTIONS -- shared, never written: no table per call
-  else
-    if type(opts) ~= "table" then bad("argument 'options'", "must be a table", 3) end
-    for k in pairs(opts) do
-      if not REQUEST_OPTIONS[k] then bad("request option '" .. tostring(k) .. "'", "unknown option", 3) end
-    end
-    check_headers(opts.headers)
-    check_seconds("timeout", opts.timeout, 3)
-    if opts.sink ~= nil and (type(opts.sink) ~= "string" or opts.sink == "") then
-      bad("option 'sink'", "must be the path of the file to write the body to", 3)
-    end
-  end
-
-  if opts.query ~= nil then
-    if type(opts.query) ~= "table" then bad("option 'query'", "must be a table", 3) end
-    local ok, qs = pcall(url.query, opts.query)
-    if not ok then bad("option 'query'", qs, 3) end
-    if qs ~= "" then target = target .. (path:find("?", 1, true) and "&" or "?") .. qs end
-  end
-
-  -- Sized for the Authorization header request() adds (a nil field still
-  -- counts in the constructor's size): no rehash per call.
-  local headers = { ["Accept"] = "application/json", ["Authorization"] = nil }
-  local body = opts.body
-  if body ~= nil then
-    if method == "GET" or method == "HEAD" then bad("option 'body'", "not allowed with " .. method, 3) end
-    if type(body) == "table" then
-      local text, why = json.encode(body, BODY_ROOT)
-      if not text then bad("option 'body'", "cannot be encoded as JSON: " .. why, 3) end
-      body = text
-      headers["Content-Type"] = "application/json"
-    elseif type(body) ~= "string" then
-      bad("option 'body'", "must be a table (sent as JSON) or a string, got " .. type(body), 3)
-    end
-  end
-  if opts.headers then
-    for k, v in pairs(opts.headers) do
-      -- A user header replaces ours whatever its case.
-      for ours in pairs(headers) do
-        if ours:lower() == k:lower() then headers[ours] = nil end
-      end
-      headers[k] = tostring(v)
-    end
-  end
-  return {
-    method = method,
-    url = target,
-    headers = headers,
-    body = body,
-    sink = opts.sink,
-  }, opts
-end
-
-local function transport_failure(err, method, path)
-  err.method, err.path = method, path
-  return err
-end
-
--- Turn a finished exchange into (data, response) or (nil, err).
-local function finish(self, res, method, path, raw)
-  local meta = { status = res.status, headers = res.headers, http_version = res.http_version }
-  if res.status < 200 or res.status > 299 then
-    local err = errors.from_response(res, { method = method, path = path, now = self.time() })
-    -- Every V3 path is under /v3: a base_url without it gets 404 for everything.
-    if res.status == 404 and not self.base_path:match("/v3$") then
-      err.message = err.message .. " (base_url has no /v3 at the end: the API's is " .. M.DEFAULT_BASE_URL .. ")"
-    end
-    return nil, err
-  end
-  if res.sink_bytes then -- the body went to the caller's file
-    meta.bytes = res.sink_bytes
-    return true, meta
-  end
-  if raw then return res.body, meta end
-  if res.body == nil or res.body == "" then return true, meta end
-  local data, why = json.decode(res.body, self.decode_options)
-  if data == nil then
-    if not res.body:find("%S") then return true, meta end -- only whitespace: empty
-    return nil, errors.new {
-      kind = "protocol",
-      status = res.status,
-      message = "expected a JSON body (" .. (res.headers["content-type"] or "no content type") ..
-        "), got: " .. errors.snippet(res.body, 120) .. " [" .. tostring(why) .. "]",
-      method = method,
-      path = path,
-    }
-  end
-  return data, meta
 end
 
 --- Send one API request through the pipeline.
@@ -511,98 +190,7 @@ end
 ---@return table|string|true|nil data decoded JSON, the text with raw, true for an empty body
 ---@return ctct.Response|ctct.Error response_or_err
 function Client:request(method, path, opts)
-  local req
-  req, opts = build(self, method, path, opts)
-  -- never log the query (it may hold emails)
-  local log_path = find(path, "?", 1, true) and path:match("^[^?]*") or path
-
-  local token, why, bearer = self.get_token()
-  if not token then
-    if errors.is(why) then
-      why.method, why.path = method, log_path
-      return nil, why
-    end
-    return nil, errors.new { kind = "auth", message = why, method = method, path = log_path }
-  end
-  req.headers["Authorization"] = bearer
-  local reauthorized = false
-
-  local started = self.clock()
-  local deadline = started + self.deadline
-  local per_attempt = opts.timeout or self.timeout
-  local attempt = 0
-  while true do
-    attempt = attempt + 1
-    if self.limiter then
-      local wait, reset_in = self.limiter:take()
-      if not wait then
-        return nil, errors.new {
-          kind = "rate_limited", error_key = "quota_exceeded", retry_after = reset_in,
-          message = "the client's daily request budget is used up; it resets at 00:00 UTC",
-          method = method, path = log_path,
-        }
-      end
-      if wait > 0 then
-        if self.clock() + wait > deadline then
-          return nil, errors.new {
-            kind = "rate_limited", retry_after = wait, method = method, path = log_path,
-            message = "waiting for the client rate limiter would pass the call's deadline",
-          }
-        end
-        self.sleep(wait)
-      end
-    end
-
-    local remaining = deadline - self.clock()
-    if remaining <= 0 then
-      return nil, errors.new { kind = "timeout", message = "the call's deadline passed before it could be sent",
-                               method = method, path = log_path }
-    end
-    req.timeout = min(per_attempt, remaining)
-
-    local res, err = self.transport:request(req)
-    if res then
-      local data, meta_or_err = finish(self, res, method, log_path, opts.raw)
-      if data ~= nil then return data, meta_or_err end
-      err = meta_or_err
-    else
-      err = transport_failure(err, method, log_path)
-    end
-
-    -- A 401 may mean the token was revoked or aged out early: refresh once.
-    if err.status == 401 and self.auth and not reauthorized then
-      reauthorized = true
-      local fresh, aerr = self.auth:after_unauthorized(token)
-      if not fresh then
-        aerr.method, aerr.path, aerr.status = method, log_path, 401
-        return nil, aerr
-      end
-      token = fresh
-      req.headers["Authorization"] = "Bearer " .. token
-      attempt = attempt - 1 -- the retry after a refresh is not a failed attempt
-      goto continue
-    end
-
-    if err.status == 429 and err.error_key == "quota_exceeded" and self.limiter and self.limiter.exhaust_day then
-      self.limiter:exhaust_day()
-    end
-    if not self.retry_policy then return nil, err end
-    local delay, why_not = self.retry_policy:decide(method, attempt, err)
-    if not delay then
-      if attempt > 1 then err.attempts = attempt end
-      self:log("debug", string.format("%s %s: not retrying (%s): %s", method, log_path, why_not, err.message))
-      return nil, err
-    end
-    if self.clock() + delay >= deadline then
-      err.attempts = attempt
-      return nil, err
-    end
-    self:log("info", string.format("%s %s: attempt %d failed (%s%s), retrying in %.2f s",
-      method, log_path, attempt, err.status and ("HTTP " .. err.status) or err.kind,
-      err.error_key and (" " .. err.error_key) or "", delay))
-    self.sleep(delay)
-    ::continue::
-  end
+  return pipeline.request(self, method, path, opts)
 end
 
 --- Call any V3 operation by its operationId, with parameters checked against
@@ -622,7 +210,7 @@ function Client:call(operation_id, params, opts)
     o.timeout, o.sink = opts.timeout, opts.sink
     for k, v in pairs(opts.headers or {}) do o.headers[k] = v end
   end
-  return self:request(req.method, req.path, o)
+  return pipeline.request(self, req.method, req.path, o, req.operation)
 end
 
 ---@class ctct.TokenInfo

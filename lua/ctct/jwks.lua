@@ -155,8 +155,7 @@ function Jwks:fetch(kid)
   if self.shared and self:from_shared(kid) then return true end
   self.fetches = self.fetches + 1
   if not self.transport then
-    self.transport = require("ctct.transport.default").new { timeout = self.timeout,
-                                                              max_response_bytes = M.MAX_BYTES }
+    self.transport = require("ctct.config").transport { timeout = self.timeout, max_response_bytes = M.MAX_BYTES }
   end
   local res, err = self.transport:request {
     method = "GET", url = self.url, headers = { Accept = "application/json" }, timeout = self.timeout,

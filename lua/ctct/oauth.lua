@@ -23,6 +23,7 @@
 -- server's OAuth error in error_key, or network/timeout/tls); bad arguments raise.
 -- The protocol (URLs, requests, answers, the device polling rules) is in C
 -- (ctct.core.oauth_*); this module carries it over a transport.
+local config = require "ctct.config"
 local core = require "ctct.core"
 local errors = require "ctct.errors"
 local json = require "ctct.json"
@@ -173,11 +174,8 @@ end
 
 -- The transport for a call: the caller's, or a new one (ngx inside nginx, else curl).
 local function transport_of(opts)
-  if opts.transport then return opts.transport end
-  return require("ctct.transport.default").new {
-    timeout = opts.timeout or 30, connect_timeout = opts.connect_timeout,
-    cafile = opts.cafile, insecure = opts.insecure,
-  }
+  return config.transport { transport = opts.transport, timeout = opts.timeout or 30,
+                            connect_timeout = opts.connect_timeout, cafile = opts.cafile, insecure = opts.insecure }
 end
 
 local function wall_clock(opts, transport)

@@ -18,6 +18,7 @@
 -- x-api-key to every request. as_client() makes another Client whose transport
 -- (ctct.partner.sync) turns each request into an account_operations/sync call.
 local client_mod = require "ctct.client"
+local config = require "ctct.config"
 local core = require "ctct.core"
 local validate = require "ctct.partner.validate"
 
@@ -63,7 +64,7 @@ end
 local OWN = { client_id = true, secret = true, client_secret = true, api_key = true, token_url = true,
               scope = true, refresh_skew = true, shared_dict = true }
 -- Client options that make no sense for a partner.
-local REFUSED = { access_token = true, token_store = true, account = true, authz_url = true }
+local REFUSED = { access_token = true, token_store = true, token_source = true, account = true, authz_url = true }
 
 local function need(opts, name, alias)
   local v = opts[name]
@@ -89,16 +90,6 @@ local function with_api_key(inner, api_key)
   end
   function t.close() if inner.close then inner:close() end end
   return t
-end
-
-local function default_transport(opts)
-  local user_agent = "ctct-lua/" .. core.VERSION
-  if opts.user_agent then user_agent = user_agent .. " " .. opts.user_agent end
-  return require("ctct.transport.default").new {
-    connect_timeout = opts.connect_timeout, timeout = opts.timeout, cafile = opts.cafile,
-    insecure = opts.insecure, proxy = opts.proxy, http2 = opts.http2, user_agent = user_agent,
-    max_response_bytes = opts.max_response_bytes,
-  }
 end
 
 ---@class ctct.partner.Options: ctct.client.Options
@@ -131,7 +122,7 @@ function M.new(opts)
     if REFUSED[k] then bad(k, "not used by a partner client (it gets its own tokens)") end
     if not OWN[k] then copts[k] = v end
   end
-  local inner = opts.transport or default_transport(opts)
+  local inner = config.transport(opts)
   local time = opts.time or inner.time or core.time
   local tokens = require("ctct.partner.token").new {
     client_id = client_id, client_secret = secret, token_url = opts.token_url or M.TOKEN_URL,
@@ -140,9 +131,8 @@ function M.new(opts)
   }
   local transport = with_api_key(inner, api_key)
   copts.transport = transport
-  copts.access_token = function() return tokens:get() end
+  copts.token_source = tokens -- get(), and a new token after a 401
   local client = client_mod.new(copts)
-  rawset(client, "auth", tokens) -- the Client asks it for a new token after a 401
   return setmetatable({
     client = client,
     tokens = tokens,
@@ -201,10 +191,8 @@ function Partner:as_client(encoded_account_id)
     inner = self.transport, base_url = self.base_url, account_id = id,
   }
   copts.rate_limit = self.client.limiter or false -- one budget for the partner and its accounts
-  local tokens = self.tokens
-  copts.access_token = function() return tokens:get() end
+  copts.token_source = self.tokens
   local client = client_mod.new(copts)
-  rawset(client, "auth", tokens)
   rawset(client, "encoded_account_id", id)
   return client
 end

@@ -16,6 +16,16 @@ function M.escape_segment(s)
   end))
 end
 
+--- Decode %XX escapes (a path segment: '+' stays '+'); with `form`, '+' is a space
+-- too (application/x-www-form-urlencoded, query strings).
+---@param s string
+---@param form? boolean
+---@return string
+function M.unescape(s, form)
+  if form then s = s:gsub("%+", " ") end
+  return (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
 --- A number as the API reads it in a URL: integers (and integral floats, as
 -- JSON may have given them) without a fraction, others in full precision.
 function M.number(v)

@@ -28,7 +28,7 @@ echo "lua5.4 $(clean lua5.4 -e "$probe")"
 echo "luajit $(clean luajit -e "$probe")"
 echo "ctct $(clean ctct --version)"
 echo "man $(clean man -w ctct) $(clean man -w ctct-contacts)"
-echo "luals $(ls /usr/share/ctct/types/config.json /usr/share/ctct/types/library/ctct.lua)"
+echo "luals" $(ls /usr/share/ctct/types/config.json /usr/share/ctct/types/library/ctct.lua)
 
 w=/ctct-check/nginx
 mkdir -p "$w/logs" "$w/temp"

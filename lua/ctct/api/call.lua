@@ -116,7 +116,9 @@ local function find_body_param(op)
 end
 
 --- Check params against an operation and build its request.
--- Returns { method, path (with query), body, headers, raw } or nil, validation error.
+-- Returns { method, path (with query), body, headers, raw, operation = { id,
+-- template, path_params = {{ name, value }}, query = {{ name, value }} } } or nil,
+-- validation error.
 function M.build(op_id, params)
   if type(op_id) ~= "string" then error("ctct: bad argument 'operation_id': expected a string", 3) end
   local op = OPS[op_id]
@@ -142,6 +144,9 @@ function M.build(op_id, params)
 
   local path = op.path
   local query, form, body = {}, {}, nil
+  -- What the request is, for transports that forward it (ctct.partner.sync):
+  -- the values as given, before escaping.
+  local operation = { id = op_id, template = op.path, path_params = {}, query = {} }
   for _, p in ipairs(op.params) do
     local v = params[p.name]
     if v == nil and p == body_param then v = params.body end
@@ -166,6 +171,7 @@ function M.build(op_id, params)
       end
       if not text then return invalid(op_id, p.name, why) end
       path = path:gsub("{" .. p.name:gsub("%p", "%%%0") .. "}", (text:gsub("%%", "%%%%")))
+      operation.path_params[#operation.path_params + 1] = { name = p.name, value = url.unescape(text) }
     elseif p["in"] == "query" then
       local items, why
       if p.type == "array" then items, why = list(p, v) else
@@ -175,11 +181,15 @@ function M.build(op_id, params)
       end
       if not items then return invalid(op_id, p.name, why) end
       if p.type == "array" and p.collection == "multi" then
-        for _, item in ipairs(items) do query[#query + 1] = url.escape(p.name) .. "=" .. url.escape(item) end
+        for _, item in ipairs(items) do
+          query[#query + 1] = url.escape(p.name) .. "=" .. url.escape(item)
+          operation.query[#operation.query + 1] = { name = p.name, value = item }
+        end
       else
         local escaped = {}
         for i, item in ipairs(items) do escaped[i] = url.escape(item) end
         query[#query + 1] = url.escape(p.name) .. "=" .. table.concat(escaped, ",")
+        operation.query[#operation.query + 1] = { name = p.name, value = table.concat(items, ",") }
       end
     elseif p["in"] == "body" then
       if type(v) ~= "table" and type(v) ~= "string" then
@@ -218,7 +228,7 @@ function M.build(op_id, params)
     end
   end
 
-  local req = { method = op.method, path = path, headers = {} }
+  local req = { method = op.method, path = path, headers = {}, operation = operation }
   if #query > 0 then req.path = path .. "?" .. table.concat(query, "&") end
   if #form > 0 then
     req.body, req.headers["Content-Type"] = require("ctct.multipart").encode(form)

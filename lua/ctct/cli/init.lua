@@ -58,9 +58,7 @@ end
 -- (method, path without the query, status, time; never headers or bodies).
 function Ctx:transport()
   if self._transport then return self._transport end
-  local inner = require("ctct.transport.curl").new {
-    user_agent = "ctct-lua/" .. core.VERSION .. " ctct-cli", cafile = config.env("CTCT_CAFILE"),
-  }
+  local inner = require("ctct.config").transport { user_agent = "ctct-cli", cafile = config.env("CTCT_CAFILE") }
   local ctx = self
   local t = { inner = inner, now = inner.now, time = inner.time, sleep = inner.sleep, name = "cli" }
   function t.request(_, req)

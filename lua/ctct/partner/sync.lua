@@ -7,8 +7,10 @@
 -- The Client builds every request as usual (resource objects, call, request,
 -- pagination all unchanged); this transport rewrites it into the spec's
 -- PartnerAccountOperationsRequest:
---   account_operation_url        the operation's path template without the base ("/contacts/{contact_id}"),
---                                found in the generated operation table (else the literal path)
+--   account_operation_url        the operation's path template without the base ("/contacts/{contact_id}"):
+--                                client:call hands it down (req.operation, with the parameters as
+--                                given); a bare client:request is matched against the operation
+--                                table (else the literal path)
 --   account_operation_method     the method
 --   account_operation_payload    the request body, a JSON text sent AS A STRING
 --   account_operation_path_parameters  [{ path_param_key, path_param_value }]
@@ -17,6 +19,7 @@
 -- and sends it with the same Authorization (the partner JWT) and x-api-key. The
 -- API answers with the forwarded call's status and body, which go back as they are.
 local json = require "ctct.json"
+local url = require "ctct.url"
 
 local M = {}
 
@@ -24,9 +27,6 @@ local M = {}
 local OWN = { authorization = true, ["x-api-key"] = true, ["content-length"] = true, host = true,
               ["user-agent"] = true, connection = true }
 
-local function unescape(s)
-  return (s:gsub("%+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
-end
 
 -- method -> list of { template, segments, literal count }, most specific first.
 local templates
@@ -64,7 +64,7 @@ function M.match(method, path)
       for i, seg in ipairs(t.segs) do
         local name = seg:match("^{(.+)}$")
         if name then
-          params[#params + 1] = { path_param_key = name, path_param_value = unescape(segs[i]) }
+          params[#params + 1] = { path_param_key = name, path_param_value = url.unescape(segs[i]) }
         elseif seg ~= segs[i] then
           ok = false
           break
@@ -76,14 +76,38 @@ function M.match(method, path)
   return path, {}
 end
 
---- The PartnerAccountOperationsRequest for a request to `path` (relative to the base, with query).
-function M.operation(method, path_and_query, headers, body)
-  local path, query = path_and_query:match("^([^?]*)%??(.*)$")
-  local template, path_params = M.match(method, path)
-  local query_params = {}
-  for pair in query:gmatch("[^&]+") do
-    local k, v = pair:match("^([^=]*)=?(.*)$")
-    query_params[#query_params + 1] = { query_param_key = unescape(k), query_param_value = unescape(v) }
+-- The template and parameters of the operation client:call handed down with the
+-- request (ctct.api.call), path parameters in the template's order.
+local function from_operation(operation)
+  local path_params, query_params = {}, {}
+  for _, p in ipairs(operation.path_params) do
+    path_params[#path_params + 1] = { path_param_key = p.name, path_param_value = p.value,
+                                      at = operation.template:find("{" .. p.name .. "}", 1, true) or 0 }
+  end
+  table.sort(path_params, function(a, b) return a.at < b.at end)
+  for _, p in ipairs(path_params) do p.at = nil end
+  for _, q in ipairs(operation.query) do
+    query_params[#query_params + 1] = { query_param_key = q.name, query_param_value = q.value }
+  end
+  return operation.template, path_params, query_params
+end
+
+--- The PartnerAccountOperationsRequest for a request to `path` (relative to the base,
+-- with query): from `operation` when client:call gave one, else by matching the
+-- path against the spec's templates (client:request, pagination links).
+function M.operation(method, path_and_query, headers, body, operation)
+  local template, path_params, query_params
+  if operation then
+    template, path_params, query_params = from_operation(operation)
+  else
+    local path, query = path_and_query:match("^([^?]*)%??(.*)$")
+    template, path_params = M.match(method, path)
+    query_params = {}
+    for pair in query:gmatch("[^&]+") do
+      local k, v = pair:match("^([^=]*)=?(.*)$")
+      query_params[#query_params + 1] = { query_param_key = url.unescape(k, true),
+                                          query_param_value = url.unescape(v, true) }
+    end
   end
   local header_params, names = {}, {}
   for k in pairs(headers or {}) do
@@ -114,7 +138,7 @@ function M.new(opts)
       return nil, require("ctct.errors").new { kind = "validation", error_key = "invalid_url",
         message = "an on-behalf-of request must stay under " .. base }
     end
-    local op = M.operation(req.method, req.url:sub(#base + 1), req.headers, req.body)
+    local op = M.operation(req.method, req.url:sub(#base + 1), req.headers, req.body, req.operation)
     local text, why = json.encode(op)
     if not text then
       return nil, require("ctct.errors").new { kind = "validation", error_key = "invalid_body",

@@ -24,6 +24,7 @@
 ---@field sleep? function
 ---@field time? function
 ---@field timeout? number
+---@field token_source? table
 ---@field token_store? table
 ---@field token_url? string
 ---@field transport? table
