@@ -9,6 +9,7 @@ local UNIT_SPECS = {
   "spec/crypto_spec.lua", "spec/jwt_spec.lua", "spec/oauth_spec.lua", "spec/store_spec.lua",
   "spec/security_jwt_crit_exp_spec.lua", "spec/security_retry_after_floor_spec.lua",
   "spec/security_file_store_spec.lua", "spec/pipeline_stages_spec.lua",
+  "spec/lock_spec.lua",
 }
 
 -- arg[-1] is the interpreter luarocks started (a path or a bare name). Under

@@ -22,7 +22,7 @@ end
 -- A prefix ending in "." names only the modules under it.
 local LAYERS = {
   { "foundations", { "ctct.compat", "ctct.errors", "ctct.json", "ctct.url", "ctct.csv", "ctct.multipart",
-                     "ctct.options", "ctct.retry", "ctct.ngx.shdict", "ctct.redis.", "ctct.api.operations",
+                     "ctct.options", "ctct.lock", "ctct.retry", "ctct.ngx.shdict", "ctct.redis.", "ctct.api.operations",
                      "ctct.api.schemas" } },
   { "transports, stores, crypto", { "ctct.transport.", "ctct.store.", "ctct.ngx.lock", "ctct.ngx.ratelimit",
                                     "ctct.ratelimit", "ctct.config", "ctct.jwt", "ctct.jwks", "ctct.webhooks",

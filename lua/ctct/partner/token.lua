@@ -11,6 +11,7 @@
 -- for its answer instead of asking again. The secret is kept in a closure, not
 -- in a visible field, so printing the object never shows it.
 local errors = require "ctct.errors"
+local lock = require "ctct.lock"
 local oauth = require "ctct.oauth"
 
 local M = {}
@@ -63,14 +64,9 @@ end
 
 -- Wait for the request under way; returns its outcome.
 function Tokens:wait_for_flight(flight)
-  local waited = 0
-  while not flight.done do
-    if waited >= self.wait_timeout then
-      return nil, errors.new { kind = "timeout", message = "gave up waiting for the partner token request" }
-    end
-    self.sleep(M.WAIT_STEP)
-    waited = waited + M.WAIT_STEP
-  end
+  local done, err = lock.wait_until(function() return flight.done end, { timeout = self.wait_timeout,
+    sleep = self.sleep, step = M.WAIT_STEP, message = "gave up waiting for the partner token request" })
+  if not done then return nil, err end
   if flight.token then return flight.token.access_token end
   return nil, flight.err
 end

@@ -19,6 +19,7 @@
 local compat = require "ctct.compat"
 local core = require "ctct.core"
 local errors = require "ctct.errors"
+local lock = require "ctct.lock"
 local options = require "ctct.options"
 local json = require "ctct.json"
 
@@ -90,14 +91,14 @@ end
 --- STALE_TEMP_AGE are. Best effort: returns how many went (0 when it cannot look).
 ---@return integer removed
 function Store:remove_stale_temps()
-  local lock
+  local held
   local f = io.open(self.lock_path, "rb") -- no lock file: no write ever began here
   if f then
     f:close()
-    lock = core.try_lock(self.lock_path)
+    held = core.try_lock(self.lock_path)
   end
-  local removed = core.remove_stale_temps(self.path, M.STALE_TEMP_AGE, lock ~= nil)
-  if lock then lock:unlock() end
+  local removed = core.remove_stale_temps(self.path, M.STALE_TEMP_AGE, held ~= nil)
+  if held then held:unlock() end
   return removed or 0
 end
 
@@ -128,28 +129,27 @@ function Store:write(doc)
   return true
 end
 
+-- The lock backend (ctct.lock) of a lock file: flock through ctct.core.
+local FILE_LOCK = {
+  try = function(_, path)
+    local handle, err = core.try_lock(path)
+    if handle then return handle end
+    if err == "busy" then return false end
+    return nil, errors.new { kind = "validation", message = err }
+  end,
+  release = function(_, _, handle) handle:unlock() end,
+}
+
 --- Run fn holding the file lock (reentrant within this process).
 ---@param fn fun(): ... runs holding the lock
 ---@return any ... fn's results (any values), or nil and a ctct.Error when the lock cannot be had
 function Store:locked(fn)
   if self.held then return fn() end
-  local waited, lock = 0
-  while true do
-    local err
-    lock, err = core.try_lock(self.lock_path)
-    if lock then break end
-    if err ~= "busy" then return nil, errors.new { kind = "validation", message = err } end
-    if waited >= self.lock_timeout then
-      return nil, errors.new { kind = "timeout", message = "timed out waiting for the lock on " .. self.lock_path }
-    end
-    self.sleep(0.02)
-    waited = waited + 0.02
-  end
-  self.held = true
-  return compat.ensure(fn, function()
-    self.held = false
-    lock:unlock()
-  end)
+  return lock.with_lock(FILE_LOCK, self.lock_path, function()
+    self.held = true
+    return compat.ensure(fn, function() self.held = false end)
+  end, { timeout = self.lock_timeout, sleep = self.sleep, step = 0.02,
+         message = "timed out waiting for the lock on " .. self.lock_path })
 end
 
 --- The token stored under `key`, or nil.

@@ -6,9 +6,8 @@
 --   store:delete(key) -> true | nil, err
 --   store:lock(key, fn) -> fn's results: fn runs while no one else holds key's lock
 -- `key` names the account (one API key, many accounts: one token each).
-local compat = require "ctct.compat"
 local core = require "ctct.core"
-local errors = require "ctct.errors"
+local lock = require "ctct.lock"
 local options = require "ctct.options"
 
 --- The token set a store keeps per account (what the OAuth flows return; ctct.auth saves refreshed ones).
@@ -52,7 +51,7 @@ function M.new(opts)
   -- Inside nginx, waiting must yield (ngx.sleep), never block the worker.
   local ngx_ = rawget(_G, "ngx")
   local default_sleep = type(ngx_) == "table" and ngx_.sleep or core.sleep
-  return setmetatable({ tokens = {}, locks = {}, sleep = opts.sleep or default_sleep,
+  return setmetatable({ tokens = {}, locks = lock.memory(), sleep = opts.sleep or default_sleep,
                         lock_timeout = opts.lock_timeout or 30, name = "memory" }, Store)
 end
 
@@ -88,16 +87,8 @@ end
 ---@param fn fun(): ... runs holding the lock
 ---@return any ... fn's results (any values), or nil and a timeout ctct.Error when the lock stayed held
 function Store:lock(key, fn)
-  local waited = 0
-  while self.locks[key] do
-    if waited >= self.lock_timeout then
-      return nil, errors.new { kind = "timeout", message = "timed out waiting for the token lock of " .. key }
-    end
-    self.sleep(0.01)
-    waited = waited + 0.01
-  end
-  self.locks[key] = true
-  return compat.ensure(fn, function() self.locks[key] = nil end)
+  return lock.with_lock(self.locks, key, fn, { timeout = self.lock_timeout, sleep = self.sleep, step = 0.01,
+                                               message = "timed out waiting for the token lock of " .. key })
 end
 
 return M
