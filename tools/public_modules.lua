@@ -11,7 +11,8 @@ M.RESOURCES = {
 
 --- Every public module, the resource modules last.
 M.MODULES = {
-  "ctct", "ctct.client", "ctct.errors", "ctct.activity", "ctct.json", "ctct.oauth", "ctct.jwt", "ctct.jwks",
+  "ctct", "ctct.client", "ctct.errors", "ctct.activity", "ctct.json", "ctct.oauth", "ctct.oauth.device",
+  "ctct.oauth.loopback", "ctct.jwt", "ctct.jwks",
   "ctct.webhooks", "ctct.ratelimit", "ctct.store.file", "ctct.store.memory", "ctct.store.shdict",
   "ctct.partner", "ctct.partner.accounts", "ctct.partner.webhooks",
 }

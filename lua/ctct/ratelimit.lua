@@ -8,7 +8,9 @@
 ---@field OPTIONS table<string, string> new's option names -> their types (ctct.options rules)
 local M = {}
 
-local floor, min = math.floor, math.min
+local daily = require "ctct.ratelimit.daily"
+
+local min = math.min
 
 --- A token bucket plus a daily budget; `take()` before each request.
 ---@class ctct.ratelimit.Limiter
@@ -60,17 +62,14 @@ function M.new(opts)
   }, Limiter)
   self.tokens = self.burst
   self.updated = self.clock()
-  self.day, self.used = nil, 0
+  self.budget = self.daily and daily.new(self.daily, self.time, daily.memory()) or nil
   return self
 end
-
-local function utc_day(t) return floor(t / 86400) end
 
 --- Seconds until the next 00:00 UTC.
 ---@return number seconds
 function Limiter:until_reset()
-  local t = self.time()
-  return (utc_day(t) + 1) * 86400 - t
+  return daily.new(0, self.time):until_reset()
 end
 
 --- Reserve one request. Returns the seconds to wait before sending it (0 when
@@ -78,11 +77,9 @@ end
 ---@return number|nil wait seconds to wait before sending (0: now); nil when the day's budget is used up
 ---@return number? reset_in seconds until the daily budget resets (when wait is nil)
 function Limiter:take()
-  if self.daily then
-    local day = utc_day(self.time())
-    if day ~= self.day then self.day, self.used = day, 0 end
-    if self.used >= self.daily then return nil, self:until_reset() end
-    self.used = self.used + 1
+  if self.budget then
+    local ok, reset_in = self.budget:take()
+    if not ok then return nil, reset_in end
   end
   local now = self.clock()
   self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
@@ -94,17 +91,13 @@ end
 
 --- The server said the daily quota is gone: stop sending until 00:00 UTC.
 function Limiter:exhaust_day()
-  if self.daily then
-    self.day, self.used = utc_day(self.time()), self.daily
-  end
+  if self.budget then self.budget:exhaust() end
 end
 
 --- Requests left today (nil when there is no daily budget).
 ---@return integer|nil left
 function Limiter:remaining_today()
-  if not self.daily then return nil end
-  if utc_day(self.time()) ~= self.day then return self.daily end
-  return self.daily - self.used
+  return self.budget and self.budget:remaining() or nil
 end
 
 return M

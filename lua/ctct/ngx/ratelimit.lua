@@ -12,7 +12,17 @@
 -- workers): a request that finds its second full reserves a slot in the next
 -- second that has room, and take() says how long to wait for it. `key` separates
 -- API keys sharing one dict.
+local budget = require "ctct.ratelimit.daily"
+
 local M = {}
+
+-- The daily budget's counter (ctct.ratelimit.daily) in the dict: counts live two days.
+local DictCounter = {}
+DictCounter.__index = DictCounter
+function DictCounter.new(dict, prefix) return setmetatable({ dict = dict, prefix = prefix }, DictCounter) end
+function DictCounter:incr(key) return self.dict:incr(self.prefix .. key, 1, 0, 2 * 86400) end
+function DictCounter:get(key) return self.dict:get(self.prefix .. key) end
+function DictCounter:set(key, n) self.dict:set(self.prefix .. key, n, 2 * 86400) end
 
 local Limiter = {}
 Limiter.__index = Limiter
@@ -37,7 +47,7 @@ function M.new(opts)
   local name = opts.dict or opts.shared_dict
   -- Below 1 per second a window is long enough to hold one request.
   local window = rate >= 1 and 1 or math.ceil(1 / rate)
-  return setmetatable({
+  local self = setmetatable({
     dict = require("ctct.ngx.shdict").get(name, "ctct.ngx.ratelimit", 2),
     prefix = "rl:" .. (opts.key or "default") .. ":",
     window = window,
@@ -46,13 +56,14 @@ function M.new(opts)
     time = opts.time or function() ngx.update_time() return ngx.now() end,
     name = "shdict",
   }, Limiter)
+  if daily ~= false then
+    self.budget = budget.new(daily, self.time, DictCounter.new(self.dict, self.prefix))
+  end
+  return self
 end
 
-local function utc_day(t) return math.floor(t / 86400) end
-
 function Limiter:until_reset()
-  local t = self.time()
-  return (utc_day(t) + 1) * 86400 - t
+  return budget.new(0, self.time):until_reset()
 end
 
 -- How far ahead a request may be scheduled before we stop looking (seconds).
@@ -63,9 +74,9 @@ local HORIZON = 600
 function Limiter:take()
   local now = self.time()
   local dict = self.dict
-  if self.daily then
-    local used = dict:incr(self.prefix .. "day:" .. utc_day(now), 1, 0, 2 * 86400)
-    if used and used > self.daily then return nil, self:until_reset() end
+  if self.budget then
+    local ok, reset_in = self.budget:take()
+    if not ok then return nil, reset_in end
   end
   local w = math.floor(now / self.window)
   local last = w + math.ceil(HORIZON / self.window)
@@ -85,16 +96,12 @@ end
 
 --- The server said the daily quota is gone: stop sending until 00:00 UTC.
 function Limiter:exhaust_day()
-  if self.daily then
-    self.dict:set(self.prefix .. "day:" .. utc_day(self.time()), self.daily, 2 * 86400)
-  end
+  if self.budget then self.budget:exhaust() end
 end
 
 --- Requests left today (nil when there is no daily budget).
 function Limiter:remaining_today()
-  if not self.daily then return nil end
-  local used = self.dict:get(self.prefix .. "day:" .. utc_day(self.time())) or 0
-  return math.max(0, self.daily - used)
+  return self.budget and self.budget:remaining() or nil
 end
 
 return M
