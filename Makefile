@@ -40,7 +40,7 @@ endif
 DEB_PACKAGES := build-essential pkg-config curl openssl valgrind iproute2 procps \
   lua5.4 liblua5.4-dev luajit2 libluajit2-5.1-dev libcurl4-openssl-dev libssl-dev \
   lua-cjson libsimdjson-dev g++ lua-busted lua-check luarocks nginx-core libnginx-mod-http-lua lua-argparse tmux python3 \
-  python3-yaml libhiredis-dev redis-server redis-sentinel \
+  python3-yaml libhiredis-dev redis-server redis-sentinel lua-nginx-redis lua-nginx-redis-connector \
   zip unzip debhelper lintian help2man fakeroot zsh fish
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

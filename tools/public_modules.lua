@@ -13,7 +13,8 @@ M.RESOURCES = {
 M.MODULES = {
   "ctct", "ctct.client", "ctct.errors", "ctct.activity", "ctct.json", "ctct.oauth", "ctct.oauth.device",
   "ctct.oauth.loopback", "ctct.jwt", "ctct.jwks",
-  "ctct.webhooks", "ctct.ratelimit", "ctct.store.file", "ctct.store.memory", "ctct.store.shdict",
+  "ctct.webhooks", "ctct.ratelimit", "ctct.ratelimit.bucket", "ctct.ratelimit.redis", "ctct.store.file",
+  "ctct.store.memory", "ctct.store.shdict", "ctct.store.redis", "ctct.redis.connection",
   "ctct.partner", "ctct.partner.accounts", "ctct.partner.webhooks",
 }
 for _, name in ipairs(M.RESOURCES) do M.MODULES[#M.MODULES + 1] = "ctct.resources." .. name end

@@ -86,6 +86,10 @@ function Auth:refresh_locked(seen)
     }
     if not new then
       if err.kind == "auth" and (err.error_key == "invalid_grant" or err.error_key == "invalid_token") then
+        -- Another host may have rotated it (a lease that expired mid-refresh): read again
+        -- before declaring the account lost.
+        local again = self.store:get(self.account)
+        if again and again.refresh_token ~= current.refresh_token and self:fresh(again) then return again end
         return nil, login_required(self.account, "the refresh token was rejected (" .. err.error_key .. ")")
       end
       return nil, err

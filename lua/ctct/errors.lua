@@ -17,7 +17,7 @@
 local json = require "ctct.json"
 
 --- What went wrong, in one word (the keys of errors.KINDS).
----@alias ctct.ErrorKind 'http'|'network'|'timeout'|'tls'|'auth'|'rate_limited'|'validation'|'protocol'
+---@alias ctct.ErrorKind 'http'|'network'|'timeout'|'tls'|'auth'|'rate_limited'|'validation'|'protocol'|'storage'
 
 ---@class ctct.errors
 ---@field Error ctct.Error the error class (its metatable)
@@ -57,6 +57,7 @@ M.Error = Error
 local KINDS = {
   http = true, network = true, timeout = true, tls = true, auth = true,
   rate_limited = true, validation = true, protocol = true,
+  storage = true, -- a token store or shared state that cannot be read or written (disk, Redis)
 }
 M.KINDS = KINDS
 

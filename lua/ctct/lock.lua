@@ -40,11 +40,11 @@ function M.wait_until(ready, opts)
   end
 end
 
---- Runs fn holding `key`'s lock on `backend` (waiting for it as opts say), and
+--- Runs fn(handle) holding `key`'s lock on `backend` (waiting for it as opts say), and
 -- releases it however fn ends; fn's results, or nil and why the lock was not had.
 ---@param backend {try: fun(self: table, key: string): any, release: fun(self: table, key: string, handle: any)}
 ---@param key string
----@param fn fun(): ...
+---@param fn fun(handle: any): ... gets what backend:try answered (a fencing token, say)
 ---@param opts ctct.lock.WaitOptions
 ---@return any ... fn's results (any values), or nil and a ctct.Error
 function M.with_lock(backend, key, fn, opts)
@@ -54,7 +54,7 @@ function M.with_lock(backend, key, fn, opts)
     return h
   end, opts)
   if not handle then return nil, err end
-  return compat.ensure(fn, function() backend:release(key, handle) end)
+  return compat.ensure(function() return fn(handle) end, function() backend:release(key, handle) end)
 end
 
 local Memory = {}

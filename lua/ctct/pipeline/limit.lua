@@ -18,6 +18,13 @@ function M.wait(state, at, method, path)
   local limiter = state.limiter
   if not limiter then return true end
   local wait, reset_in = limiter:take()
+  if wait == false then -- a shared budget booked further ahead than the limiter may reserve
+    return nil, errors.new {
+      kind = "rate_limited", error_key = "budget_booked", retry_after = reset_in, method = method, path = path,
+      message = "the API key's shared rate budget has no free slot soon enough; try again in " ..
+        string.format("%.1f", reset_in or 1) .. " s",
+    }
+  end
   if not wait then
     return nil, errors.new {
       kind = "rate_limited", error_key = "quota_exceeded", retry_after = reset_in,

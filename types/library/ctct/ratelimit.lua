@@ -6,6 +6,7 @@
 ---@field clock? function
 ---@field daily? number|false
 ---@field per_second? number
+---@field redis? table
 ---@field shared_dict? string
 ---@field time? function
 
@@ -19,34 +20,10 @@
 ---@field OPTIONS table<string, string> new's option names -> their types (ctct.options rules)
 local M = {}
 
---- A token bucket plus a daily budget; `take()` before each request.
----@class ctct.ratelimit.Limiter
----@field rate number requests per second (the per_second option)
----@field burst number how many requests may go at once
----@field daily number|false the daily budget, false for none
-local Limiter = {}
-
 --- Make a limiter (see the options above). Raises on an unknown option or a bad value.
 --- With shared_dict it is a ctct.ngx.ratelimit limiter, with the same methods.
 ---@param opts? ctct.ratelimit.Options
----@return ctct.ratelimit.Limiter
+---@return ctct.ratelimit.Limiter|ctct.ratelimit.redis.Limiter
 function M.new(opts) end
-
---- Seconds until the next 00:00 UTC.
----@return number seconds
-function Limiter:until_reset() end
-
---- Reserve one request. Returns the seconds to wait before sending it (0 when
---- it may go now), or nil and the seconds until the daily budget resets.
----@return number|nil wait seconds to wait before sending (0: now); nil when the day's budget is used up
----@return number? reset_in seconds until the daily budget resets (when wait is nil)
-function Limiter:take() end
-
---- The server said the daily quota is gone: stop sending until 00:00 UTC.
-function Limiter:exhaust_day() end
-
---- Requests left today (nil when there is no daily budget).
----@return integer|nil left
-function Limiter:remaining_today() end
 
 return M
