@@ -172,7 +172,7 @@ function Writer:object(obj, defaults)
     local rows, width = {}, 0
     for _, k in ipairs(keys) do
       rows[#rows + 1] = { errors.printable(k), errors.printable(cell(M.get(obj, k))) }
-      width = math.max(width, #k)
+      width = math.max(width, #rows[#rows][1]) -- as printed (escapes are longer)
     end
     if #rows == 0 then self:write("(empty)\n") return end
     draw_rows(self, rows, { width, 0 })
@@ -191,10 +191,12 @@ function Writer:collection(iter, defaults)
     end
     local header = nil
     if not widths then
-      widths = {}
-      for i, c in ipairs(cols) do widths[i] = #c end
-      header = {}
-      for i, c in ipairs(cols) do header[i] = c:upper() end
+      -- Column names are the API's keys (or --fields): escaped like every cell.
+      widths, header = {}, {}
+      for i, c in ipairs(cols) do
+        header[i] = errors.printable(c:upper())
+        widths[i] = #header[i]
+      end
     end
     for _, r in ipairs(block) do
       for i, c in ipairs(r) do widths[i] = math.min(math.max(widths[i], #c), 60) end
@@ -202,8 +204,10 @@ function Writer:collection(iter, defaults)
     draw_rows(self, block, widths, header)
     block = {}
   end
-  for item in iter do
-    if limit and n >= limit then break end
+  -- Never ask for an item past the limit: that may fetch (and fail on) another page.
+  while not (limit and n >= limit) do
+    local item = iter()
+    if item == nil then break end
     n = n + 1
     if f == "json" then
       self:write(n > 1 and ",\n" or "[\n", encode(project(item, self.fields)))

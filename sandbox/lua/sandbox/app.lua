@@ -11,6 +11,8 @@ local auth = require "sandbox.auth"
 local config = require "sandbox.config"
 local faults = require "sandbox.faults"
 local ratelimit = require "sandbox.ratelimit"
+local grants = require "sandbox.oauth.grants"
+local m = require("sandbox.store").m
 local stats = require "sandbox.stats"
 local admin = require "sandbox.admin"
 local issuer = require "sandbox.issuer"
@@ -181,8 +183,17 @@ local function serve_api(method, path)
     -- adds x-amzn-ErrorType and WWW-Authenticate.
     return http.send(401, { error_key = "unauthorized", error_message = "Unauthorized" }, http.UNAUTHORIZED_HEADERS)
   end
-  -- The real limits are per API key: a partner's, or (the sandbox's stand-in) the token.
-  ratelimit.check(partner and ("partner:" .. partner.api_key) or token, ngx.ctx.config)
+  -- The real limits are per API key: a partner's, or (the sandbox's stand-in) the token,
+  -- or with rate_limit_scope = "api_key" the OAuth client the token was issued to.
+  local cfg = ngx.ctx.config
+  local limit_key = partner and ("partner:" .. partner.api_key) or token
+  if not partner and cfg.rate_limit_scope == "api_key" then
+    limit_key = "client:" .. (grants.token_client(token) or token)
+  end
+  ratelimit.check(limit_key, cfg)
+  -- Distinct access tokens put to use (a fleet refreshing twice for one expiry issues
+  -- a token nobody uses: stats.access_tokens_used stays below the refresh count).
+  if not partner and m.add("used_token:" .. token, true, 86400) then stats.bump("access_tokens_used") end
 
   local req = setmetatable({
     method = method, path = path, params = found, args = http.query_args(),

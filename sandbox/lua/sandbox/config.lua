@@ -26,6 +26,10 @@ return settings.new("config", {
   -- A file every JSON body sent or decoded is appended to, one per line (capture.lua);
   -- "" = off. The default is sandbox/start's --json-capture (app.init).
   json_capture = "",
+  -- What the per-second and daily limits count per: "token" (each access token), or
+  -- "api_key" (every token of one OAuth client together, as the real API counts a
+  -- key's requests across all its accounts: a fleet's shared budget).
+  rate_limit_scope = "token",
 }, {
   rate_limit_per_second = INTEGER,
   daily_quota = INTEGER,
@@ -35,4 +39,5 @@ return settings.new("config", {
   activity_polls = INTEGER,
   partner_token_ttl = { settings.positive, "a positive integer" },
   json_capture = { capture_path, '"" or an absolute file path' },
+  rate_limit_scope = { function(v) return v == "token" or v == "api_key" end, '"token" or "api_key"' },
 }, "config")

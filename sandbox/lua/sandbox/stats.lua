@@ -86,6 +86,7 @@ function _M.summary()
     connections = m.get("stats:connections") or 0,
     throttled = m.get("stats:throttled") or 0,
     quota_exceeded = m.get("stats:quota_exceeded") or 0,
+    access_tokens_used = m.get("stats:access_tokens_used") or 0,
     by_route = by_route,
     oauth = oauth_counters.summary(),
     json_capture = capture.counts(),

@@ -117,7 +117,7 @@ function _M.refresh(client, form)
 end
 
 -- The client id (cid claim) of an access token the sandbox issued, or nil.
-local function token_client(token)
+function _M.token_client(token)
   local payload = token:match("^[^.]+%.([^.]+)%.[^.]+$")
   local text = payload and common.b64url_decode(payload)
   local claims = text and json.decode(text)
@@ -133,7 +133,7 @@ function _M.revoke(client, token)
     auth.revoke_grant(rec.grant)
     return true
   end
-  if token_client(token) == client.client_id and auth.lookup(token) then
+  if _M.token_client(token) == client.client_id and auth.lookup(token) then
     auth.revoke(token)
     return true
   end

@@ -1,0 +1,157 @@
+-- A fleet: several nginx hosts (each its own nginx, 2 workers, own shared dicts) and
+-- plain Lua processes, all one API key, sharing tokens and the rate budget through one
+-- real redis-server, against the sandbox in fleet mode: its per-second limit counts the
+-- API key's requests across every account (429 throttled past it), access tokens live
+-- seconds, refresh tokens rotate with reuse detection (a refresh token used twice
+-- revokes its family: invalid_grant). The sandbox's own counters are the oracle:
+-- requests, 429s, refresh grants, access tokens put to use.
+--
+-- Prints: fleet: H hosts, W workers, P scripts, S s: R requests, Q 429s, budget used U%,
+--         F refreshes for E expiries, G invalid_grant
+local cjson = require "cjson"
+local core = require "ctct.core"
+local nginx = require "spec.helpers.nginx"
+local redis = require "spec.helpers.redis"
+local sandbox = require "spec.helpers.sandbox"
+local scripts = require "ctct.redis.scripts"
+
+local HOSTS, NGINX_WORKERS, PLAIN = 3, 2, 2
+local ACCOUNTS, DURATION = 6, 10
+local LIMIT = 4            -- the sandbox's per-second limit for the API key
+local PER_SECOND = 3.85    -- the fleet's budget: under the limit by what a late send may need
+local TOKEN_TTL, SKEW = 6, 3
+
+describe("#once fleet", function()
+  local sb, srv, hosts = nil, nil, {}
+  lazy_setup(function()
+    srv = redis.start {}
+    sb = sandbox.start { workers = 2 }
+  end)
+  lazy_teardown(function()
+    for _, h in ipairs(hosts) do h:stop() end
+    if sb then sb:stop() end
+    redis.stop_all()
+  end)
+
+  -- A token set for `account` from the sandbox's authorization server (code flow),
+  -- stored as already expired: every access token the fleet sends comes from one of
+  -- its own refreshes, so the sandbox's count of access tokens put to use is the
+  -- number of expiries the fleet went through.
+  local function login(account)
+    local status, query = sb:authorize { login_hint = account }
+    assert.equal(302, status)
+    local code, t = sb:oauth_token { grant_type = "authorization_code", code = query.code,
+                                     redirect_uri = sb.oauth.redirect_uri }
+    assert.equal(200, code, cjson.encode(t))
+    return { access_token = t.access_token, refresh_token = t.refresh_token, token_type = "Bearer",
+             expires_at = core.time() - 1, obtained_at = core.time() - t.expires_in }
+  end
+
+  it("shares one budget and one refresh per expiry across hosts", function()
+    sb:config { rate_limit_per_second = LIMIT, daily_quota = 0, token_rate_limit_per_second = 0,
+                rate_limit_scope = "api_key" }
+    sb:oauth_config { access_token_ttl = TOKEN_TTL, refresh_rotation = true }
+    local client_id = sb.oauth.client_id
+    local redis_opts = { host = srv.host, port = srv.port, timeout = 5, connect_timeout = 2 }
+    local store = require("ctct.store.redis").new { redis = redis_opts, api_key = client_id }
+    local accounts = {}
+    for i = 1, ACCOUNTS do
+      accounts[i] = "fleet-" .. i
+      assert(store:set(accounts[i], login(accounts[i])))
+    end
+    local before = sb:stats()
+    local start_at = core.time() + 3 -- time for the hosts to start
+    local cfg = {
+      redis = redis_opts, client_id = client_id, client_secret = sb.oauth.client_secret,
+      token_url = sb.oauth.token_url, base_url = sb.base_url, accounts = accounts, per_second = PER_SECOND,
+      refresh_skew = SKEW, start_at = start_at, duration = DURATION, results = "fleet:results",
+    }
+    for h = 1, HOSTS do
+      local c = {}
+      for k, v in pairs(cfg) do c[k] = v end
+      c.host, c.offset = "nginx-" .. h, h * NGINX_WORKERS
+      local path = os.tmpname()
+      sandbox.write_file(path, cjson.encode(c))
+      finally(function() os.remove(path) end)
+      hosts[h] = nginx.start { template = sandbox.repo_root() .. "/spec/support/fleet/nginx.conf",
+                               workers = NGINX_WORKERS, vars = { CONFIG = path } }
+    end
+    -- The plain Lua processes run now (blocking until their window ends) while the
+    -- nginx hosts' timers run theirs.
+    local outs, codes = redis.run_workers(PLAIN, [[
+      local i, config = ...
+      local cfg = require("ctct.json").decode(config)
+      cfg.host, cfg.offset = "lua-" .. i, tonumber(i)
+      require("spec.support.fleet.worker").run(cfg, cfg.host)
+      io.write("done")
+    ]], { cjson.encode(cfg) })
+    for i = 1, PLAIN do assert.equal(0, codes[i], outs[i]) end
+    local workers = HOSTS * NGINX_WORKERS + PLAIN
+    for _ = 1, 200 do -- the nginx workers finish their last call and report
+      if tonumber(srv:cli("SCARD", "fleet:results:workers"):match("%d+")) >= workers then break end
+      core.sleep(0.1)
+    end
+    local function hget(field) return tonumber(srv:cli("HGET", "fleet:results", field):match("%-?%d+")) or 0 end
+    local seen_workers = tonumber(srv:cli("SCARD", "fleet:results:workers"):match("%d+"))
+    local seen_hosts = 0
+    for name in srv:cli("SMEMBERS", "fleet:results:hosts"):gmatch("%S+") do
+      if name:match("^nginx%-") then seen_hosts = seen_hosts + 1 end
+    end
+    local last = start_at
+    for v in srv:cli("HVALS", "fleet:results:last"):gmatch("[%d.]+") do last = math.max(last, tonumber(v)) end
+    local elapsed = last - start_at
+
+    local after = sb:stats()
+    local requests = (after.by_route["GET /v3/account/summary"] or 0) - (before.by_route["GET /v3/account/summary"]
+      or 0)
+    local throttled = after.throttled - before.throttled
+    local refreshes = after.oauth.refresh_token - before.oauth.refresh_token
+    -- Access tokens put to use: each one an expiry the fleet went through.
+    local expiries = after.access_tokens_used - before.access_tokens_used
+    local invalid_grant = (after.oauth.refresh_reuse - before.oauth.refresh_reuse) + hget("login_required")
+    local used = requests / (LIMIT * elapsed) * 100
+    -- Scripts of ctct.redis.scripts the fleet loaded into Redis: SCRIPT EXISTS of each
+    -- source's SHA1 (sha1sum, not the client: nothing here loads them).
+    local loaded = 0
+    for _, sc in pairs(scripts.scripts) do
+      local path = os.tmpname()
+      sandbox.write_file(path, sc.source)
+      local sha = sandbox.run("sha1sum " .. sandbox.quote(path)):match("^%x+")
+      os.remove(path)
+      if srv:cli("SCRIPT", "EXISTS", sha):match("^1") then loaded = loaded + 1 end
+    end
+    print(("fleet: %d hosts, %d workers, %d scripts, %.1f s: %d requests, %d 429s, budget used %.0f%%, " ..
+      "%d refreshes for %d expiries, %d invalid_grant"):format(seen_hosts, seen_workers, loaded, elapsed, requests,
+      throttled, used, refreshes, expiries, invalid_grant))
+    local errors_seen = srv:cli("HGETALL", "fleet:results:errors")
+    assert.equal(workers, seen_workers, "workers that reported: " .. seen_workers .. "\n" ..
+      table.concat((function() local l = {} for _, h in ipairs(hosts) do l[#l + 1] = h:log() end return l end)(),
+        "\n"))
+    assert.is_true(seen_hosts >= 3)
+    assert.equal(0, throttled, errors_seen)
+    assert.equal(0, hget("other"), errors_seen)
+    assert.equal(0, invalid_grant, errors_seen)
+    assert.equal(requests, hget("requests"))
+    assert.is_true(used >= 95, ("budget used %.1f%%"):format(used))
+    assert.is_true(expiries >= ACCOUNTS, "too few expiries to tell: " .. expiries)
+    assert.equal(expiries, refreshes)
+  end)
+
+  it("runs examples/fleet.lua: tokens from the Redis store, the budget from Redis", function()
+    sb:config { rate_limit_per_second = LIMIT, rate_limit_scope = "api_key" }
+    local redis_opts = { host = srv.host, port = srv.port }
+    local store = require("ctct.store.redis").new { redis = redis_opts, api_key = sb.oauth.client_id }
+    assert(store:set("example-1", login("example-1")))
+    assert(store:set("example-2", login("example-2")))
+    local q = sandbox.quote
+    local out, code = sandbox.run(". tools/lua-env.sh && ctct_lua_env \"$PWD\" && CTCT_REDIS=" ..
+      q(srv.host .. ":" .. srv.port) .. " CTCT_CLIENT_ID=" .. q(sb.oauth.client_id) .. " CTCT_CLIENT_SECRET=" ..
+      q(sb.oauth.client_secret) .. " CTCT_TOKEN_URL=" .. q(sb.oauth.token_url) .. " CTCT_BASE_URL=" ..
+      q(sb.base_url) .. " CTCT_ACCOUNTS=example-1,example-2 lua5.4 examples/fleet.lua 2>&1")
+    assert.equal(0, code, out)
+    assert.matches("^example%-1: .+ %(%w+%)\nexample%-2: .+ %(%w+%)\n$", out)
+    -- both stored tokens were expired: each was refreshed, and the new one stored
+    assert.are_not.equal(login("example-1").refresh_token, store:get("example-1").refresh_token)
+    assert.is_true(store:get("example-2").expires_at > core.time())
+  end)
+end)
