@@ -154,4 +154,48 @@ describe("#once fleet", function()
     assert.are_not.equal(login("example-1").refresh_token, store:get("example-1").refresh_token)
     assert.is_true(store:get("example-2").expires_at > core.time())
   end)
+
+  it("inside nginx: the same store and limiter over cosockets, and Redis down gives a clear error", function()
+    local probe = [[
+location /probe {
+  content_by_lua_block {
+    local args = ngx.req.get_uri_args()
+    local redis = { host = "127.0.0.1", port = tonumber(args.port), connect_timeout = 0.3, timeout = 0.5 }
+    local store = require("ctct.store.redis").new { redis = redis, api_key = "probe" }
+    local limiter = require("ctct.ratelimit.redis").new { redis = redis, api_key = "probe", per_second = 2,
+                                                          hosts = 2, daily = false }
+    local out = {}
+    local ok, err = store:set("a", { access_token = "t-" .. args.port })
+    out.set = ok and "ok" or (err.kind .. ": " .. err.message)
+    local tok
+    tok, err = store:get("a")
+    out.get = tok and tok.access_token or (err.kind .. ": " .. err.message)
+    out.waits = { limiter:take(), limiter:take() }
+    out.redis_errors = limiter.redis_errors
+    ngx.say(require("cjson").encode(out))
+  }
+}]]
+    local host = nginx.start { template = sandbox.repo_root() .. "/spec/support/fleet/nginx.conf", workers = 1,
+                               vars = { CONFIG = "" }, locations = probe }
+    finally(function() host:stop() end)
+    local function get(port)
+      local body = sandbox.run("curl -s --max-time 10 " .. sandbox.quote(host.url .. "/probe?port=" .. port))
+      return cjson.decode(body)
+    end
+    local up = get(srv.port)
+    assert.equal("ok", up.set)
+    assert.equal("t-" .. srv.port, up.get)
+    assert.equal(0, up.waits[1])
+    assert.is_true(up.waits[2] > 0.4 and up.waits[2] <= 0.5) -- 2/s across the fleet: 0.5 s apart
+    assert.equal(0, up.redis_errors)
+    local down_port = redis.free_port()
+    local down = get(down_port)
+    assert.matches("^storage: redis token store: writing a: redis: connection refused", down.set)
+    assert.matches("^storage: redis token store: reading a: redis: connection refused", down.get)
+    -- the local fallback: 2/s shared by 2 hosts = 1/s here
+    assert.equal(0, down.waits[1])
+    assert.is_true(math.abs(down.waits[2] - 1) < 0.01, tostring(down.waits[2]))
+    assert.equal(2, down.redis_errors)
+    assert.matches("Redis unreachable", host:log())
+  end)
 end)

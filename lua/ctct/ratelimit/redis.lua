@@ -40,6 +40,15 @@ M.OPTIONS = { redis = "table", api_key = "string", prefix = "string", per_second
 local Limiter = {}
 Limiter.__index = Limiter
 
+-- Without a logger, nginx's error log hears of it (a silent fallback would hide an
+-- outage); plain Lua stays quiet unless given one.
+local function default_logger()
+  local ngx_ = rawget(_G, "ngx")
+  if type(ngx_) == "table" and ngx_.log then
+    return function(level, msg) ngx_.log(level == "warn" and ngx_.WARN or ngx_.INFO, msg) end
+  end
+end
+
 --- opts: redis (ctct.redis.Options or a connection), api_key, per_second (4), burst (1),
 --- daily (10000, false: none), max_wait (seconds a reservation may lie ahead, 60), hosts
 --- (processes sharing the key, for the local fallback: 1), on_redis_error ("local" | "fail"), logger.
@@ -63,7 +72,7 @@ function M.new(opts)
   return setmetatable({
     redis = conn, keys = scripts.keyspace(opts.api_key, { prefix = opts.prefix }),
     rate = rate, burst = opts.burst or 1, daily = daily, max_wait = opts.max_wait or 60, mode = mode,
-    logger = opts.logger, redis_errors = 0, failing = false,
+    logger = opts.logger or default_logger(), redis_errors = 0, failing = false,
     fallback = require("ctct.ratelimit.bucket").new { per_second = rate / hosts, burst = 1, daily = false,
                                                clock = opts.clock, time = opts.time },
     time = opts.time or core.time,
