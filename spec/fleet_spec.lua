@@ -13,6 +13,7 @@ local core = require "ctct.core"
 local nginx = require "spec.helpers.nginx"
 local redis = require "spec.helpers.redis"
 local sandbox = require "spec.helpers.sandbox"
+local expired_login = require "spec.support.fleet.login"
 local scripts = require "ctct.redis.scripts"
 
 local HOSTS, NGINX_WORKERS, PLAIN = 3, 2, 2
@@ -33,19 +34,7 @@ describe("#once fleet", function()
     redis.stop_all()
   end)
 
-  -- A token set for `account` from the sandbox's authorization server (code flow),
-  -- stored as already expired: every access token the fleet sends comes from one of
-  -- its own refreshes, so the sandbox's count of access tokens put to use is the
-  -- number of expiries the fleet went through.
-  local function login(account)
-    local status, query = sb:authorize { login_hint = account }
-    assert.equal(302, status)
-    local code, t = sb:oauth_token { grant_type = "authorization_code", code = query.code,
-                                     redirect_uri = sb.oauth.redirect_uri }
-    assert.equal(200, code, cjson.encode(t))
-    return { access_token = t.access_token, refresh_token = t.refresh_token, token_type = "Bearer",
-             expires_at = core.time() - 1, obtained_at = core.time() - t.expires_in }
-  end
+  local function login(account) return expired_login(sb, account) end
 
   it("shares one budget and one refresh per expiry across hosts", function()
     sb:config { rate_limit_per_second = LIMIT, daily_quota = 0, token_rate_limit_per_second = 0,

@@ -276,7 +276,8 @@ describe("ctct.redis.scripts", function()
       end
       local r = take(ks, 10, 5, 0)
       assert.equal(0, r[1])
-      assert.is_true(r[2] > 90 and r[2] <= 100, "wait " .. r[2])
+      -- 100 ms less the time the six round trips took (a loaded machine: tens of ms)
+      assert.is_true(r[2] > 50 and r[2] <= 100, "wait " .. r[2])
       core.sleep(r[2] / 1000)
       assert.equal(1, take(ks, 10, 5, 0)[1])
       assert.equal(0, take(ks, 10, 5, 0)[1])
@@ -295,12 +296,15 @@ describe("ctct.redis.scripts", function()
         waits[i] = r[2]
       end
       assert.equal(0, waits[1])
-      for i = 2, 4 do assert.is_true(math.abs(waits[i] - 100 * (i - 1)) <= 2, "wait " .. waits[i]) end
+      -- 100 ms apart, less the time between the calls (a few ms; more on a loaded machine)
+      for i = 2, 4 do
+        assert.is_true(waits[i] <= 100 * (i - 1) and waits[i] > 100 * (i - 1) - 25, "wait " .. waits[i])
+      end
       local r1 = take(ks, 10, 1, 0, 350)
       local r2 = take(ks, 10, 1, 0, 350)
       assert.equal(0, r1[1])
       assert.equal(0, r2[1])
-      assert.is_true(r1[2] > 350 and r1[2] <= 400, "wait " .. r1[2])
+      assert.is_true(r1[2] > 325 and r1[2] <= 400, "wait " .. r1[2])
       assert.is_true(r2[2] <= r1[2], "a refusal reserved a slot")
     end)
 

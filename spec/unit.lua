@@ -9,7 +9,9 @@ local UNIT_SPECS = {
   "spec/crypto_spec.lua", "spec/jwt_spec.lua", "spec/oauth_spec.lua", "spec/store_spec.lua",
   "spec/security_jwt_crit_exp_spec.lua", "spec/security_retry_after_floor_spec.lua",
   "spec/security_file_store_spec.lua", "spec/pipeline_stages_spec.lua",
-  "spec/lock_spec.lua",
+  "spec/lock_spec.lua", "spec/paginate_spec.lua", "spec/csv_spec.lua", "spec/multipart_spec.lua",
+  "spec/activity_spec.lua", "spec/partner_sync_spec.lua", "spec/ngx_http_parser_spec.lua",
+  "spec/cli_parser_spec.lua", "spec/cli_output_spec.lua",
 }
 
 -- arg[-1] is the interpreter luarocks started (a path or a bare name). Under

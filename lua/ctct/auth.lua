@@ -14,7 +14,9 @@
 --   * after a 401, the token is refreshed once (it may have been revoked or
 --     aged out early), and if that cannot work the error says a new login is
 --     needed (error_key "login_required").
+local core = require "ctct.core"
 local errors = require "ctct.errors"
+local lock = require "ctct.lock"
 local oauth = require "ctct.oauth"
 
 local M = {}
@@ -37,6 +39,8 @@ function M.new(opts)
     token_url = opts.token_url,
     authz_url = opts.authz_url,
     skew = opts.refresh_skew or 60,
+    sleep = opts.sleep or core.sleep,
+    store_retry = opts.store_retry or 10, -- seconds a refreshed token may wait for the store
     transport = opts.transport,
     time = opts.time,
     logger = opts.logger,
@@ -97,6 +101,16 @@ function Auth:refresh_locked(seen)
     -- A server with long-lived refresh tokens may not send one back: keep ours.
     new.refresh_token = new.refresh_token or current.refresh_token
     local ok, serr = self.store:set(self.account, new)
+    if not ok and serr and serr.kind == "storage" and not tostring(serr.message):find("newer token", 1, true) then
+      -- The refresh token is spent: the new one must reach the store. A store that is
+      -- briefly away (a Redis restart or failover) is asked again, for up to store_retry s.
+      ok, serr = lock.wait_until(function()
+        local done, e = self.store:set(self.account, new)
+        if done then return true end
+        return false, e
+      end, { timeout = self.store_retry, sleep = self.sleep, step = 0.1, max_step = 1,
+             message = "the store stayed unavailable for " .. self.store_retry .. " s" })
+    end
     if not ok then
       return nil, errors.new { kind = "auth", error_key = "store_failed",
         message = "refreshed, but the new token could not be stored, so it is not used: " ..

@@ -128,6 +128,7 @@ function M.new(opts)
       store = opts.token_store, account = opts.account, client_id = opts.client_id,
       client_secret = opts.client_secret, token_url = opts.token_url, authz_url = opts.authz_url,
       refresh_skew = opts.refresh_skew, transport = transport, time = time, logger = opts.logger,
+      sleep = self.sleep,
     }
   end
   local source = self.token_source

@@ -107,7 +107,7 @@ local function items_of(page, key, path)
     if k ~= "_links" and type(v) == "table" then found, count = v, count + 1 end
   end
   if count > 1 then
-    error("ctct: pages of " .. path .. " hold several arrays: pass { items = '<name>' }", 0)
+    error("ctct: pages of " .. (path or "the collection") .. " hold several arrays: pass { items = '<name>' }", 0)
   end
   return found or {}
 end

@@ -25,7 +25,9 @@ local M = {}
 
 -- Headers that belong to the sync call itself, not to the forwarded one.
 local OWN = { authorization = true, ["x-api-key"] = true, ["content-length"] = true, host = true,
-              ["user-agent"] = true, connection = true }
+              ["user-agent"] = true, connection = true,
+              -- other credentials a caller may set are never forwarded inside the body
+              cookie = true, ["proxy-authorization"] = true }
 
 
 -- method -> list of { template, segments, literal count }, most specific first.

@@ -26,9 +26,18 @@ local M = {}
 ---@field connect_timeout? number seconds (default 2)
 ---@field pool_size? integer nginx: connections kept per worker (default 32)
 ---@field idle_timeout? number nginx: seconds an idle pooled connection lives (default 60)
+---@field sentinels? {host: string, port: integer}[] ask these Sentinels for the master (instead of host/port)
+---@field master? string the master's name at the Sentinels (default "ctct")
 
 local KNOWN = { host = true, port = true, unix = true, username = true, password = true, db = true, timeout = true,
-                connect_timeout = true, pool_size = true, idle_timeout = true }
+                connect_timeout = true, pool_size = true, idle_timeout = true, sentinels = true, master = true }
+
+-- Errors after which the connection is dropped and, with Sentinels, the master asked
+-- for again: the link failed, or the server is a replica now (a failover happened).
+local function stale(err)
+  return type(err) == "table" and (err.kind == "network" or err.kind == "timeout" or err.code == "READONLY"
+    or err.code == "MASTERDOWN")
+end
 
 local function in_nginx()
   local ngx_ = rawget(_G, "ngx")
@@ -53,18 +62,52 @@ end
 
 -- Plain Lua ----------------------------------------------------------------------------
 
-local function core_call(self, argv)
+-- The master's address from the first Sentinel that knows it.
+local function core_master(o)
+  local why = "no Sentinel given"
+  for _, s in ipairs(o.sentinels) do
+    local sc, err = core.redis_connect { host = s.host, port = s.port, connect_timeout = o.connect_timeout or 2,
+                                         timeout = o.timeout or 2 }
+    if sc then
+      local addr
+      addr, err = sc:command { "SENTINEL", "get-master-addr-by-name", o.master or "ctct" }
+      sc:close()
+      if type(addr) == "table" and addr[1] and addr[2] then return addr[1], tonumber(addr[2]) end
+    end
+    why = err and err.message or "the Sentinel does not know the master"
+  end
+  return nil, { kind = "network", message = "redis: no Sentinel named the master (" .. tostring(why) .. ")" }
+end
+
+local function core_call(self, argv, retried)
   local c = self.conn
+  local reused = c ~= nil and c:connected() and self.answered
   if not (c and c:connected()) then
     local o = self.opts
+    local host, port = o.host, o.port
+    if o.sentinels then
+      host, port = core_master(o)
+      if not host then return nil, port end
+    end
     local err
-    c, err = core.redis_connect { host = o.host, port = o.port, unix = o.unix, username = o.username,
+    c, err = core.redis_connect { host = host, port = port, unix = o.unix, username = o.username,
                                   password = o.password, db = o.db, timeout = o.timeout,
                                   connect_timeout = o.connect_timeout }
     if not c then return nil, err end
     self.conn = c
   end
-  return c:command(argv)
+  local reply, err = c:command(argv)
+  if reply == nil and stale(err) then
+    self:close()
+    -- A connection that had answered before went stale (a restart, a failover, an idle
+    -- timeout): once more on a new one. (A command whose reply was lost may then run
+    -- twice: the scripts are safe for that — a budget slot spent, a lease that waits
+    -- out its TTL, a compare-and-set refused.)
+    if reused and not retried and err.kind == "network" then return core_call(self, argv, true) end
+    return reply, err
+  end
+  self.answered = true
+  return reply, err
 end
 
 -- nginx --------------------------------------------------------------------------------
@@ -92,8 +135,36 @@ local function resty_failure(err)
   return { kind = kind, message = "redis: " .. tostring(err) }
 end
 
+-- The master's address from the Sentinels, over cosockets; cached on the connection
+-- object until a command fails in a way that says it moved.
+local function resty_master(self)
+  if self.master_addr then return self.master_addr[1], self.master_addr[2] end
+  local o, why = self.opts, "no Sentinel given"
+  for _, s in ipairs(o.sentinels) do
+    local red = require("nginx.redis"):new()
+    red:set_timeouts(math.floor((o.connect_timeout or 2) * 1000), 2000, 2000)
+    local ok, err = red:connect(s.host, s.port)
+    if ok then
+      local addr
+      addr, err = red:sentinel("get-master-addr-by-name", o.master or "ctct")
+      red:close()
+      if type(addr) == "table" and addr[1] and addr[2] then
+        self.master_addr = { addr[1], tonumber(addr[2]) }
+        return addr[1], tonumber(addr[2])
+      end
+    end
+    why = err or "the Sentinel does not know the master"
+  end
+  return nil, { kind = "network", message = "redis: no Sentinel named the master (" .. tostring(why) .. ")" }
+end
+
 local function resty_call(self, argv)
   local o = self.opts
+  if o.sentinels then
+    local host, port = resty_master(self)
+    if not host then return nil, port end
+    o = setmetatable({ host = host, port = port, sentinels = false }, { __index = o })
+  end
   local red = require("nginx.redis"):new()
   local ms = math.floor((o.timeout or 2) * 1000)
   red:set_timeouts(math.floor((o.connect_timeout or 2) * 1000), ms, ms)
@@ -124,10 +195,15 @@ local function resty_call(self, argv)
   reply, err = red[argv[1]:lower()](red, (table.unpack or unpack)(argv, 2)) -- luacheck: ignore 143
   if reply == nil then -- the connection failed: never pooled
     red:close()
+    self.master_addr = nil
     return nil, resty_failure(err)
   end
   red:set_keepalive(math.floor((o.idle_timeout or 60) * 1000), o.pool_size or 32)
-  if reply == false then return nil, { kind = "redis", code = tostring(err):match("^(%u+)"), message = err } end
+  if reply == false then
+    local e = { kind = "redis", code = tostring(err):match("^(%u+)"), message = err }
+    if stale(e) then self.master_addr = nil end
+    return nil, e
+  end
   return from_resty(reply)
 end
 
@@ -143,7 +219,7 @@ end
 --- Close the plain-Lua connection (nginx's pooled ones are nginx's).
 function Conn:close()
   if self.conn then self.conn:close() end
-  self.conn = nil
+  self.conn, self.answered = nil, nil
 end
 
 --- A function(argv) -> reply | nil, err over this connection, for ctct.redis.scripts.run.

@@ -27,7 +27,7 @@ local scripts = require "ctct.redis.scripts"
 local M = {}
 
 M.OPTIONS = { redis = "table", api_key = "string", prefix = "string", lease_ttl = "number",
-              lock_timeout = "number", sleep = "function" }
+              lock_timeout = "number", sleep = "function", replicas = "integer", replica_timeout = "number" }
 
 --- Tokens of one API key in Redis.
 ---@class ctct.store.redis.Store
@@ -44,8 +44,9 @@ local function storage_error(what, err)
     tostring(type(err) == "table" and err.message or err) }
 end
 
---- A store. opts.redis: connection options (ctct.redis.Options) or a connection;
---- opts.api_key: the API key (client id) whose accounts these are.
+--- A store. opts.redis: connection options (ctct.redis.Options, Sentinels too) or a
+--- connection; opts.api_key: the API key (client id) whose accounts these are;
+--- replicas: wait (WAIT, replica_timeout seconds) for that many replicas after each write.
 ---@param opts ctct.store.redis.Options
 ---@return ctct.store.redis.Store
 function M.new(opts)
@@ -63,6 +64,7 @@ function M.new(opts)
     -- Inside nginx, waiting must yield (ngx.sleep), never block the worker.
     sleep = opts.sleep or (type(ngx_) == "table" and ngx_.sleep) or core.sleep,
     fences = {}, -- account -> the fence of the lease this store holds now
+    replicas = opts.replicas or 0, replica_timeout = opts.replica_timeout or 1,
     name = "redis",
   }, Store)
 end
@@ -109,6 +111,17 @@ function Store:set(account, token)
     return nil, storage_error("writing " .. account, "a newer token (version " .. tostring(reply[2]) ..
       ") was stored meanwhile; ours (version " .. version .. ") was not written")
   end
+  -- With replicas: wait until that many replicas have the token before it is used, so
+  -- a failover right after (asynchronous replication) cannot bring back the rotated one.
+  -- Fewer acknowledgements (a master cut off from its replicas, which Sentinel is about
+  -- to demote) is a failed write: the caller writes again, to whichever is master then.
+  if self.replicas > 0 then
+    local acked = self.redis:call { "WAIT", self.replicas, math.floor(self.replica_timeout * 1000) }
+    if (tonumber(acked) or 0) < self.replicas then
+      return nil, storage_error("writing " .. account, "written, but only " .. tostring(tonumber(acked) or 0) ..
+        " of " .. self.replicas .. " replicas have it")
+    end
+  end
   return true
 end
 
@@ -129,8 +142,17 @@ local function lease_backend(self)
       local r, err = scripts.run(self.redis:caller(), "lease_acquire",
         { self.keys:lease("token:" .. account), self.keys.fence }, { math.floor(self.lease_ttl * 1000) })
       if not r then return nil, storage_error("taking the lease of " .. account, err) end
-      if r[1] == 1 then return r[2] end
-      return false
+      if r[1] ~= 1 then return false end
+      -- With replicas, the lease (and its fence) must survive a failover before the
+      -- refresh starts: a lease lost with the old master would let a second host refresh.
+      if self.replicas > 0 then
+        local acked = self.redis:call { "WAIT", self.replicas, math.floor(self.replica_timeout * 1000) }
+        if (tonumber(acked) or 0) < self.replicas then -- not safe yet: give it back, try again
+          scripts.run(self.redis:caller(), "lease_release", { self.keys:lease("token:" .. account) }, { r[2] })
+          return false
+        end
+      end
+      return r[2]
     end,
     release = function(_, account, fence)
       scripts.run(self.redis:caller(), "lease_release", { self.keys:lease("token:" .. account) }, { fence })

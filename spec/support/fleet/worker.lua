@@ -13,9 +13,11 @@ function M.run(cfg, who)
   local sleep = ngx_ and ngx_.sleep or core.sleep
   local now = ngx_ and function() ngx_.update_time() return ngx_.now() end or core.time
   local conn = require("ctct.redis.connection").new(cfg.redis)
-  local store = require("ctct.store.redis").new { redis = cfg.redis, api_key = cfg.client_id, lock_timeout = 20 }
+  local store = require("ctct.store.redis").new { redis = cfg.redis, api_key = cfg.client_id, lock_timeout = 20,
+                                                  lease_ttl = cfg.lease_ttl, replicas = cfg.replicas }
   local limiter = require("ctct.ratelimit.redis").new { redis = cfg.redis, api_key = cfg.client_id,
-    per_second = cfg.per_second, daily = false, max_wait = 30 }
+    per_second = cfg.per_second, daily = false, max_wait = 30, hosts = cfg.hosts,
+    on_redis_error = cfg.on_redis_error }
   local clients = {}
   for i, account in ipairs(cfg.accounts) do
     clients[i] = ctct.new { token_store = store, account = account, client_id = cfg.client_id,

@@ -11,6 +11,7 @@ local _M = {}
 local COUNTS = {
   "authorization_code", "refresh_token", "device_code",   -- tokens issued, per grant type
   "refresh_reuse",          -- used (rotated-away) refresh tokens presented
+  "early_refresh",          -- refreshes of token sets younger than early_refresh_age
   "code_reuse",             -- authorization codes presented again
   "revocations",            -- /revoke calls that revoked a live token
   "authorizations",         -- codes issued by /authorize

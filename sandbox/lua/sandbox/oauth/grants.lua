@@ -50,7 +50,7 @@ function _M.issue(g, refresh_token)
       refresh_token = common.random(32)
       m.set_json(rt_key(refresh_token), {
         cid = g.cid, account = g.account, scopes = granted, grant = g.grant,
-        auth_time = g.auth_time, nonce = g.nonce,
+        auth_time = g.auth_time, nonce = g.nonce, issued_at = ngx.now(),
       }, REFRESH_IDLE)
     end
     body.refresh_token = refresh_token
@@ -101,6 +101,8 @@ function _M.refresh(client, form)
     scopes = asked
   end
 
+  local early = settings.get().early_refresh_age
+  if early > 0 and rec.issued_at and ngx.now() - rec.issued_at < early then counters.bump("early_refresh") end
   local g = { cid = rec.cid, account = rec.account, scopes = scopes, granted = rec.scopes,
               grant = rec.grant, auth_time = rec.auth_time, nonce = rec.nonce }
   local body

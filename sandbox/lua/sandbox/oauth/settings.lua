@@ -13,6 +13,9 @@ return settings.new("oauth:config", {
   code_ttl = 300,             -- authorization code lifetime (real: 5 min)
   device_expires_in = 600,    -- device code lifetime
   device_interval = 5,        -- minimum seconds between polls (RFC 8628 default)
+  -- A refresh of a token set younger than this many seconds is counted as an early
+  -- refresh (stats.oauth.early_refresh): a fleet refreshing twice for one expiry. 0: off.
+  early_refresh_age = 0,
 }, {
   auto_approve = { function(v) return v == true or v == false or v == "deny" end, 'true, false or "deny"' },
   account = { auth.valid_account_name, "1-64 of letters, digits and _.-" },
@@ -21,4 +24,5 @@ return settings.new("oauth:config", {
   code_ttl = SECONDS,
   device_expires_in = SECONDS,
   device_interval = { settings.non_negative, "a non-negative integer (seconds)" },
+  early_refresh_age = { function(v) return type(v) == "number" and v >= 0 end, "a number of seconds >= 0" },
 }, "oauth config")

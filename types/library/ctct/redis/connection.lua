@@ -15,6 +15,8 @@ local M = {}
 ---@field connect_timeout? number seconds (default 2)
 ---@field pool_size? integer nginx: connections kept per worker (default 32)
 ---@field idle_timeout? number nginx: seconds an idle pooled connection lives (default 60)
+---@field sentinels? {host: string, port: integer}[] ask these Sentinels for the master (instead of host/port)
+---@field master? string the master's name at the Sentinels (default "ctct")
 
 ---@class ctct.redis.Connection
 ---@field opts ctct.redis.Options

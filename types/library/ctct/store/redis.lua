@@ -7,6 +7,8 @@
 ---@field lock_timeout? number
 ---@field prefix? string
 ---@field redis? table
+---@field replica_timeout? number
+---@field replicas? integer
 ---@field sleep? function
 
 ---@class ctct.store.redis
@@ -22,8 +24,9 @@ local M = {}
 ---@field name string "redis"
 local Store = {}
 
---- A store. opts.redis: connection options (ctct.redis.Options) or a connection;
---- opts.api_key: the API key (client id) whose accounts these are.
+--- A store. opts.redis: connection options (ctct.redis.Options, Sentinels too) or a
+--- connection; opts.api_key: the API key (client id) whose accounts these are;
+--- replicas: wait (WAIT, replica_timeout seconds) for that many replicas after each write.
 ---@param opts ctct.store.redis.Options
 ---@return ctct.store.redis.Store
 function M.new(opts) end
