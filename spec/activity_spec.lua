@@ -119,6 +119,12 @@ describe("ctct.activity", function()
     local act = activity.new(c, processing(0))
     assert.equal(act, act:wait { interval = 1, max_interval = 3 })
     assert.same({ 1, 1.5, 2.25, 3, 3 }, c.slept)
+
+    -- the cap holds from the first wait
+    c = fake_client { processing(1), { state = "completed" } }
+    act = activity.new(c, processing(0))
+    assert.equal(act, act:wait { interval = 5, max_interval = 2 })
+    assert.same({ 2, 2 }, c.slept)
   end)
 
   it("wait on an activity that has already ended neither sleeps nor polls", function()

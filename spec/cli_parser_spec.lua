@@ -59,11 +59,11 @@ describe("ctct.cli.parser", function()
       local words = {}
       for w in pairs(commands) do words[#words + 1] = w end
       table.sort(words)
-      assert.equal(75, #words)
+      assert.equal(76, #words)
       assert.equal("activities", words[1])
       assert.equal("whoami", words[#words])
       for _, w in ipairs { "help", "login", "contacts import", "partner accounts plan", "partner webhooks test-send",
-        "partner as", "custom-fields rename", "reports tracking", "completion" } do
+        "partner as", "custom-fields rename", "reports tracking", "completion", "quota" } do
         assert.is_table(commands[w], w)
       end
       assert.is_nil(commands["contacts list list"])

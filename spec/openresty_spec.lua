@@ -291,6 +291,19 @@ describe("OpenResty / nginx #once", function()
       assert.equal(400, bad)
     end)
 
+    it("metrics: every call the site made, by operation and status, as Prometheus text", function()
+      assert.equal(200, (get(srv, "/signup", { method = "POST", body = "email=grace%40example.com",
+        content_type = "application/x-www-form-urlencoded" })))
+      local out, code = sandbox.run("curl -s -w '\n%{http_code}' " .. sandbox.quote(srv.url .. "/metrics"))
+      assert.equal(0, code)
+      assert.matches("\n200$", out)
+      assert.matches('# TYPE ctct_requests_total counter\n', out, 1, true)
+      local n = tonumber(out:match('ctct_requests_total{operation="createOrUpdateContact",status="200"} (%d+)'))
+      assert.is_true(n ~= nil and n >= 1, out)
+      assert.matches("ctct_request_attempts_total %d+", out)
+      assert.matches("ctct_budget_wait_seconds_total [%d.e-]+", out)
+    end)
+
     it("webhook receiver: accepts a signed notification, refuses a forged one", function()
       local body = cjson.encode { event_type = "account.updated", topic_id = 3, account_id = "a07e1",
                                   url = sb.base_url .. "/account/summary", time = "2026-01-01T00:00:00Z" }

@@ -86,10 +86,11 @@ describe("pipeline stages", function()
       local s = state { limiter = { take = function() return table.remove(waits, 1) end } }
       local at = deadline.start(s)
       assert.equal(110, at)
-      assert.is_true(limit.wait(s, at, "GET", "/x"))
+      assert.equal(0.25, limit.wait(s, at, "GET", "/x")) -- the seconds waited
       assert.same({ 0.25 }, s.slept)
-      assert.is_true(limit.wait(s, at, "GET", "/x"))
+      assert.equal(0, limit.wait(s, at, "GET", "/x"))
       assert.same({ 0.25 }, s.slept)
+      assert.equal(0.25, s.waited)
     end)
 
     it("refuses a wait past the deadline and a spent day", function()
@@ -240,5 +241,74 @@ describe("the operation handed down with the request", function()
     body = cjson.decode(sent[2].body)
     assert.equal("/contacts/{contact_id}", body.account_operation_url)
     assert.equal("c1", body.account_operation_path_parameters[1].path_param_value)
+  end)
+end)
+
+describe("on_request and usage", function()
+  -- Answers 503 once, then 200; the limiter asks for 0.1 s before every send.
+  local function client(extra)
+    local n, now = 0, 0
+    local o = {
+      access_token = "t", retry = { base_delay = 0.01, max_delay = 0.01 },
+      clock = function() return now end, sleep = function(s) now = now + s end,
+      rate_limit = { take = function() return 0.1 end, rate = 10, name = "local", daily = 100,
+                     remaining_today = function() return 42 end, until_reset = function() return 3600 end },
+      transport = { request = function()
+        n = n + 1
+        now = now + 0.05
+        if n == 1 then return { status = 503, headers = {}, body = "" } end
+        return { status = 200, headers = { ["content-type"] = "application/json" }, body = '{"ok":true}' }
+      end },
+    }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return ctct.new(o)
+  end
+
+  it("tells the hook what each call cost: attempts, the wait for the budget, the time, the outcome", function()
+    local seen = {}
+    local c = client { on_request = function(info) seen[#seen + 1] = info end }
+    assert(c:call("getContact", { contact_id = "c1" }))
+    assert.equal(1, #seen)
+    local info = seen[1]
+    assert.equal("GET", info.method)
+    assert.equal("/contacts/c1", info.path)
+    assert.equal("getContact", info.operation)
+    assert.equal(200, info.status)
+    assert.equal(2, info.attempts)
+    assert.is_true(math.abs(info.waited - 0.2) < 1e-9, tostring(info.waited))
+    assert.is_true(info.duration >= 0.3, tostring(info.duration)) -- two waits, two sends, the retry's delay
+    assert.is_nil(info.error)
+    local failing = ctct.new { access_token = "t", retry = false, rate_limit = false, on_request = function(i)
+      seen[#seen + 1] = i end, transport = { request = function()
+        return { status = 404, headers = {}, body = '[{"error_key":"not.found","error_message":"no"}]' } end } }
+    assert.is_nil(failing:request("GET", "/contacts/x?email=a@b.example"))
+    assert.equal("/contacts/x", seen[2].path) -- never the query
+    assert.equal(404, seen[2].status)
+    assert.equal("http", seen[2].error)
+  end)
+
+  it("keeps calling when the hook raises, and logs it", function()
+    local logs = {}
+    local c = client { on_request = function() error("boom") end,
+                       logger = function(level, msg) logs[#logs + 1] = level .. " " .. msg end }
+    assert(c:request("GET", "/x"))
+    local found = false
+    for _, l in ipairs(logs) do found = found or (l:find("^warn on_request hook failed: .*boom") ~= nil) end
+    assert.is_true(found)
+  end)
+
+  it("usage says what this client used and what the budget has left", function()
+    local c = client()
+    assert(c:request("GET", "/x"))
+    local u = c:usage()
+    assert.equal(1, u.requests)
+    assert.is_true(math.abs(u.waited - 0.2) < 1e-9)
+    assert.equal("local", u.limiter)
+    assert.equal(10, u.per_second)
+    assert.equal(100, u.daily)
+    assert.equal(42, u.remaining_today)
+    assert.equal(3600, u.resets_in)
+    local bare = ctct.new { access_token = "t", rate_limit = false }
+    assert.same({ requests = 0, waited = 0 }, bare:usage())
   end)
 end)

@@ -174,5 +174,32 @@ describe("Redis shared state", function()
       assert.equal("budget_booked", err.error_key)
       assert.equal(0, sent)
     end)
+
+    it("ctct quota reads the fleet's budget from Redis, and this process's without it", function()
+      local sandbox = require "spec.helpers.sandbox"
+      local l = new_limiter { api_key = "cli-key", per_second = 1000, daily = 10000 }
+      for _ = 1, 3 do assert.is_number(l:take()) end
+      local function ctct(env)
+        return sandbox.run(". tools/lua-env.sh && ctct_lua_env \"$PWD\" && env -u CTCT_REDIS " .. env ..
+          " bin/ctct -o json quota 2>&1")
+      end
+      local out, code = ctct("CTCT_REDIS=" .. srv.host .. ":" .. srv.port .. " CTCT_CLIENT_ID=cli-key")
+      assert.equal(0, code, out)
+      local u = require("cjson").decode(out)
+      assert.is_true(u.shared)
+      assert.equal(9997, u.remaining_today)
+      assert.equal(3, u.used_today)
+      assert.equal(4, u.per_second)
+      out, code = ctct("CTCT_ACCESS_TOKEN=t HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent")
+      assert.equal(0, code, out)
+      u = require("cjson").decode(out)
+      assert.is_false(u.shared)
+      assert.equal("local", u.limiter)
+      assert.equal(10000, u.remaining_today)
+      assert.equal(0, u.requests)
+      out, code = ctct("CTCT_REDIS=nonsense CTCT_CLIENT_ID=cli-key")
+      assert.equal(2, code, out)
+      assert.matches("CTCT_REDIS must be host:port", out)
+    end)
   end)
 end)

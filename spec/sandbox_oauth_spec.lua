@@ -95,7 +95,7 @@ describe("sandbox OAuth #once", function()
         { sb.oauth.client_id, sb.oauth.client_secret, sb.oauth.public_client_id })
       assert.are.same({
         auto_approve = true, account = "default", access_token_ttl = 86400, refresh_rotation = true,
-        code_ttl = 300, device_expires_in = 600, device_interval = 5,
+        code_ttl = 300, device_expires_in = 600, device_interval = 5, early_refresh_age = 0,
       }, sb:oauth_config())
     end)
 
@@ -803,7 +803,7 @@ describe("sandbox OAuth #once", function()
       local o = sb:oauth_stats()
       assert.are.same({
         authorization_code = 2, refresh_token = 1, device_code = 1, refresh_reuse = 1, code_reuse = 0,
-        revocations = 1, authorizations = 2, device_authorizations = 1, throttled = 0,
+        revocations = 1, authorizations = 2, device_authorizations = 1, throttled = 0, early_refresh = 0,
         token_errors = {
           invalid_request = 0, invalid_client = 1, invalid_grant = 1, unauthorized_client = 0,
           unsupported_grant_type = 1, invalid_scope = 0, authorization_pending = 1, slow_down = 0,

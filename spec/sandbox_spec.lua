@@ -161,14 +161,14 @@ describe("sandbox #once", function()
       local capture = sb.json_capture or ""
       assert.are.same({ rate_limit_per_second = 0, daily_quota = 7, latency_ms = 5, activity_polls = 3,
                         token_rate_limit_per_second = 1, activity_queue_limit = 1000,
-                        partner_token_ttl = 3600, json_capture = capture }, cfg)
+                        partner_token_ttl = 3600, json_capture = capture, rate_limit_scope = "token" }, cfg)
       local _, got = sb:admin("GET", "/__sandbox/config")
       assert.are.same(cfg, got)
       sb:reset()
       _, got = sb:admin("GET", "/__sandbox/config")
       assert.are.same({ rate_limit_per_second = 4, daily_quota = 10000, latency_ms = 0, activity_polls = 3,
                         token_rate_limit_per_second = 1, activity_queue_limit = 1000,
-                        partner_token_ttl = 3600, json_capture = capture }, got)
+                        partner_token_ttl = 3600, json_capture = capture, rate_limit_scope = "token" }, got)
       assert.are.equal(400, (sb:admin("POST", "/__sandbox/config", { latency_ms = -1 })))
       assert.are.equal(400, (sb:admin("POST", "/__sandbox/config", { nonsense = 1 })))
     end)

@@ -136,6 +136,7 @@ local md = {
   end)() .. " operations by operationId, parameters checked first |",
   "| `client:pages(path, opts)` / `client:each(path, opts)` | pages / items of any collection |",
   "| `client:token_info()` | the token's scopes and expiry, from its claims |",
+  "| `client:usage()` | its calls and waits, and the rate budget's rate and what is left today |",
   "| `client:close()` | release connections now |",
   "",
 }

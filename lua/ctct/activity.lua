@@ -87,7 +87,7 @@ function Activity:wait(opts)
   opts = opts or {}
   local client = self.client
   local deadline = client.clock() + (opts.timeout or 600)
-  local interval = opts.interval or 0.5
+  local interval = math.min(opts.interval or 0.5, opts.max_interval or 10) -- the cap holds from the first wait
   while not self:done() do
     if client.clock() + interval > deadline then
       return nil, errors.new { kind = "timeout", message = "activity " .. tostring(self.id) ..

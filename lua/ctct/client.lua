@@ -122,6 +122,8 @@ function M.new(opts)
     retry_policy = opts.retry ~= false and retry.new(opts.retry or {}) or nil,
     -- get() and after_unauthorized(used): the token store's (ctct.auth) or the caller's.
     token_source = opts.token_source,
+    -- on_request(info) after every call; counts for usage().
+    on_request = opts.on_request, requests = 0, waited = 0,
   }, Client)
   if opts.token_store then
     self.token_source = require("ctct.auth").new {
@@ -295,6 +297,31 @@ end
 ---@return fun(): table? items
 function Client:each(path, opts)
   return require("ctct.paginate").each(self, path, opts)
+end
+
+---@class ctct.Usage
+---@field requests integer calls this client made (client:request and everything above it)
+---@field waited number seconds its calls waited for the rate budget
+---@field limiter? 'local'|'shdict'|'redis' where the budget is kept (nil: rate_limit = false)
+---@field per_second? number the budget's rate, for every client that shares it
+---@field daily? integer the daily quota (nil: none)
+---@field remaining_today? integer what is left of it (fleet-wide with Redis; nil when unknown)
+---@field resets_in? number seconds until 00:00 UTC
+
+--- The rate budget as this client sees it: its own calls and waits, and the shared
+--- budget's rate and what is left today (from Redis or the shared dict when shared).
+---@return ctct.Usage
+function Client:usage()
+  local u = { requests = self.requests, waited = self.waited }
+  local l = self.limiter
+  if l then
+    u.limiter = l.name or "local"
+    u.per_second = l.rate
+    u.daily = l.daily or nil
+    if l.remaining_today then u.remaining_today = l:remaining_today() end
+    if l.until_reset then u.resets_in = l:until_reset() end
+  end
+  return u
 end
 
 --- Release connections now instead of at garbage collection.

@@ -136,7 +136,7 @@ for _, name in ipairs { "client_id", "client_secret", "account", "token_url", "a
     end
   end
 end
-for _, name in ipairs { "clock", "time", "sleep", "logger" } do
+for _, name in ipairs { "clock", "time", "sleep", "logger", "on_request" } do
   CHECKS[name] = function(v, level)
     if v ~= nil and type(v) ~= "function" then
       bad("option '" .. name .. "'", "must be a function", level + 1)
@@ -153,6 +153,7 @@ M.OPTIONS = {
   retry = "false|table", transport = "table", client_id = "string", client_secret = "string", account = "string",
   token_url = "string", authz_url = "string", token_store = "table", token_source = "table",
   refresh_skew = "number", clock = "function", time = "function", sleep = "function", logger = "function",
+  on_request = "function",
 }
 for name in pairs(CHECKS) do assert(M.OPTIONS[name], "ctct.config: option without a type: " .. name) end
 for name in pairs(M.OPTIONS) do assert(CHECKS[name], "ctct.config: option without a check: " .. name) end

@@ -110,8 +110,9 @@ function Ctx:client()
   local c, s = config.client(self.args, client_options(self))
   self:add_secret(s.access_token)
   self:add_secret(s.client_secret)
-  if c.auth and c.auth.store then
-    local tok = c.auth.store:get(s.profile)
+  local source = c.token_source
+  if source and source.store then
+    local tok = source.store:get(s.profile)
     if type(tok) == "table" then
       self:add_secret(tok.access_token)
       self:add_secret(tok.refresh_token)

@@ -254,6 +254,9 @@ Profiles and tokens live in $XDG_CONFIG_HOME/ctct/ (mode 0600).]])
     :count("*"):target("typed_field")
   api:flag("--paginate", "Follow _links.next and stream the items of a collection")
 
+  leaf(p, "quota", "The API key's rate budget: per second, today's use, the reset (shared: CTCT_REDIS)",
+    "raw.quota")
+
   local comp = leaf(p, "completion", "Print a shell completion script", "raw.completion")
   comp:argument("shell", "Shell"):choices { "bash", "zsh", "fish" }
   local built = commands

@@ -5,6 +5,9 @@
 --       (repeat a name, or write a,b, for arrays; name=@FILE reads a file's content)
 --   ctct api METHOD PATH [-f name=value ...] [-F name=value ...] [--body FILE|-] [--paginate]
 --       -f/-F: query parameters on GET and DELETE, the JSON body's fields otherwise (as gh api)
+--   ctct quota
+--       the API key's budget: with CTCT_REDIS=host:port the fleet's (ctct.ratelimit.redis:
+--       CTCT_REDIS_PASSWORD, CTCT_PER_SECOND, CTCT_DAILY), else this process's own limiter
 --   ctct completion bash|zsh|fish
 --   ctct help [COMMAND...]
 local json = require "ctct.json"
@@ -121,6 +124,32 @@ function H.api(ctx, args)
   if not ok then ctx:usage((tostring(data):gsub("^ctct: ", ""))) end
   if data == nil then error(err, 0) end
   show(ctx, c, data, args.paginate)
+end
+
+function H.quota(ctx, args)
+  local addr = os.getenv("CTCT_REDIS")
+  if not addr or addr == "" then
+    local u = ctx:client():usage()
+    u.shared = false -- this process only: set CTCT_REDIS to read the fleet's budget
+    ctx.out:object(u)
+    return
+  end
+  local host, port = addr:match("^([^:]+):(%d+)$")
+  if not host then ctx:usage("CTCT_REDIS must be host:port, got " .. addr) end
+  local client_id = require("ctct.cli.config").settings(args).client_id
+  if not client_id then ctx:usage("the shared budget is per API key: set CTCT_CLIENT_ID or log in first") end
+  local limiter = require("ctct.ratelimit.redis").new {
+    redis = { host = host, port = tonumber(port), password = os.getenv("CTCT_REDIS_PASSWORD") },
+    api_key = client_id, per_second = tonumber(os.getenv("CTCT_PER_SECOND") or "") or 4,
+    daily = tonumber(os.getenv("CTCT_DAILY") or "") or 10000, on_redis_error = "fail",
+  }
+  local left = limiter:remaining_today()
+  if left == nil then
+    ctx:check(nil, require("ctct.errors").new { kind = "storage",
+                                                message = "cannot read the budget from Redis at " .. addr })
+  end
+  ctx.out:object { shared = true, limiter = "redis", per_second = limiter.rate, daily = limiter.daily,
+                   remaining_today = left, used_today = limiter.daily - left, resets_in = limiter:until_reset() }
 end
 
 function H.completion(ctx, args)

@@ -55,6 +55,7 @@ function M.new(opts)
     daily = daily,
     time = opts.time or function() ngx.update_time() return ngx.now() end,
     name = "shdict",
+    rate = rate,
   }, Limiter)
   if daily ~= false then
     self.budget = budget.new(daily, self.time, DictCounter.new(self.dict, self.prefix))

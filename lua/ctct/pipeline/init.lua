@@ -19,20 +19,9 @@ local M = {}
 
 local find = string.find
 
---- Send one request; data, response or nil, ctct.Error (see Client:request).
----@param state table the client
----@param method string
----@param path string
----@param opts? ctct.RequestOptions
----@param operation? table { id, template, path_params, query } from client:call
----@return table|string|true|nil data
----@return ctct.Response|ctct.Error response_or_err
-function M.request(state, method, path, opts, operation)
-  local req
-  req, opts = build.build(state, method, path, opts, operation)
-  -- never log the query (it may hold emails)
-  local log_path = find(path, "?", 1, true) and path:match("^[^?]*") or path
-
+-- The attempts of one request (the token, then limit -> deadline -> send -> decode,
+-- retried as the policy says). info, when given, gets attempts and waited.
+local function run(state, req, opts, method, log_path, info)
   local used, err = token.authorize(state, req, method, log_path)
   if not used then return nil, err end
   local reauthorized = false
@@ -41,8 +30,10 @@ function M.request(state, method, path, opts, operation)
   local attempt = 0
   while true do
     attempt = attempt + 1
-    local ok, lerr = limit.wait(state, at, method, log_path)
-    if not ok then return nil, lerr end
+    if info then info.attempts = info.attempts + 1 end
+    local waited, lerr = limit.wait(state, at, method, log_path)
+    if not waited then return nil, lerr end
+    if info then info.waited = info.waited + waited end
     local timeout, terr = deadline.attempt_timeout(state, at, per_attempt, method, log_path)
     if not timeout then return nil, terr end
     req.timeout = timeout
@@ -72,6 +63,40 @@ function M.request(state, method, path, opts, operation)
       state.sleep(delay)
     end
   end
+end
+
+-- The on_request hook gets what one call cost; a hook that raises is logged, never
+-- passed on (watching must not break the calls it watches).
+local function report(state, hook, info, started, data, res)
+  info.duration = state.clock() - started
+  info.status = type(res) == "table" and res.status or nil
+  if data == nil and type(res) == "table" then info.error, info.error_key = res.kind, res.error_key end
+  local ok, why = pcall(hook, info)
+  if not ok then state:log("warn", "on_request hook failed: " .. tostring(why)) end
+end
+
+--- Send one request; data, response or nil, ctct.Error (see Client:request).
+---@param state table the client
+---@param method string
+---@param path string
+---@param opts? ctct.RequestOptions
+---@param operation? table { id, template, path_params, query } from client:call
+---@return table|string|true|nil data
+---@return ctct.Response|ctct.Error response_or_err
+function M.request(state, method, path, opts, operation)
+  local req
+  req, opts = build.build(state, method, path, opts, operation)
+  -- never log the query (it may hold emails)
+  local log_path = find(path, "?", 1, true) and path:match("^[^?]*") or path
+  state.requests = (state.requests or 0) + 1
+  local hook = state.on_request
+  if not hook then return run(state, req, opts, method, log_path, nil) end
+  local info = { method = method, path = log_path, operation = operation and operation.id, attempts = 0,
+                 waited = 0 }
+  local started = state.clock()
+  local data, res = run(state, req, opts, method, log_path, info)
+  report(state, hook, info, started, data, res)
+  return data, res
 end
 
 return M

@@ -7,16 +7,16 @@ local errors = require "ctct.errors"
 
 local M = {}
 
---- Waits for the limiter; true, or nil and a `rate_limited` error.
+--- Waits for the limiter: the seconds waited (0: none), or nil and a `rate_limited` error.
 ---@param state table the client
 ---@param at number the call's deadline
 ---@param method string
 ---@param path string
----@return true|nil ok
+---@return number|nil waited
 ---@return ctct.Error? err
 function M.wait(state, at, method, path)
   local limiter = state.limiter
-  if not limiter then return true end
+  if not limiter then return 0 end
   local wait, reset_in = limiter:take()
   if wait == false then -- a shared budget booked further ahead than the limiter may reserve
     return nil, errors.new {
@@ -40,8 +40,9 @@ function M.wait(state, at, method, path)
       }
     end
     state.sleep(wait)
+    state.waited = (state.waited or 0) + wait
   end
-  return true
+  return wait
 end
 
 --- The API said the day's quota is spent (429 quota_exceeded): the limiter stops

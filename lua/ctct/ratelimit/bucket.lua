@@ -44,6 +44,7 @@ function M.new(opts)
   end
   local self = setmetatable({
     rate = positive(opts, "per_second"),
+    name = "local",
     burst = positive(opts, "burst"),
     daily = positive(opts, "daily"),
     clock = opts.clock or require("ctct.core").monotonic,

@@ -16,6 +16,7 @@
 ---@field insecure? boolean
 ---@field logger? function
 ---@field max_response_bytes? integer
+---@field on_request? function
 ---@field ordered_json? boolean
 ---@field proxy? string
 ---@field rate_limit? false|table
@@ -289,6 +290,20 @@ function Client:pages(path, opts) end
 ---@param opts? ctct.PageOptions
 ---@return fun(): table? items
 function Client:each(path, opts) end
+
+---@class ctct.Usage
+---@field requests integer calls this client made (client:request and everything above it)
+---@field waited number seconds its calls waited for the rate budget
+---@field limiter? 'local'|'shdict'|'redis' where the budget is kept (nil: rate_limit = false)
+---@field per_second? number the budget's rate, for every client that shares it
+---@field daily? integer the daily quota (nil: none)
+---@field remaining_today? integer what is left of it (fleet-wide with Redis; nil when unknown)
+---@field resets_in? number seconds until 00:00 UTC
+
+--- The rate budget as this client sees it: its own calls and waits, and the shared
+--- budget's rate and what is left today (from Redis or the shared dict when shared).
+---@return ctct.Usage
+function Client:usage() end
 
 --- Release connections now instead of at garbage collection.
 function Client:close() end

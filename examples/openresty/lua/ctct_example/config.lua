@@ -65,6 +65,7 @@ function M.client_for(account)
     logger = function(level, message)
       ngx.log(level == "info" and ngx.INFO or level == "debug" and ngx.DEBUG or ngx.WARN, "ctct: ", message)
     end,
+    on_request = require("ctct_example.metrics").on_request, -- GET /metrics
   }
 end
 
