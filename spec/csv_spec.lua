@@ -154,4 +154,16 @@ describe("ctct.csv", function()
       assert.same({ line = 2, message = "characters after a closing quote" }, err)
     end)
   end)
+
+  it("leaves a UTF-8 byte order mark out of the first field (Excel's CSV UTF-8)", function()
+    local text = "\239\187\191email,first_name\r\na@b.example,Ada\r\n"
+    local records = assert(csv.parse(text))
+    assert.same({ "email", "first_name" }, records[1].fields)
+    assert.equal(4, records[1].from)
+    assert.equal("email,first_name", text:sub(records[1].from, records[1].to))
+    assert.same({ "a@b.example", "Ada" }, records[2].fields)
+    -- and the import's check accepts such a file
+    local activities = require "ctct.resources.activities"
+    assert.is_true(activities.check_csv(setmetatable({}, activities), text))
+  end)
 end)

@@ -6,8 +6,10 @@ local M = {}
 --- Parse `text`. Returns the records, each { fields = {...}, line = <line where
 -- the record starts>, from = <byte>, to = <byte> }, or nil and
 -- { line = n, message = "..." } for text that is not CSV. Blank lines are skipped.
+-- A UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first field: the
+-- first record starts after it (from = 4).
 function M.parse(text)
-  local records, pos, line, n = {}, 1, 1, #text
+  local records, pos, line, n = {}, (text:sub(1, 3) == "\239\187\191") and 4 or 1, 1, #text
   while pos <= n do
     local c = text:sub(pos, pos)
     if c == "\n" or c == "\r" then -- a blank line
